@@ -1,0 +1,96 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/FerretDB/FerretDB/ferretdb"
+)
+
+// maxUnixSocketPath is the sun_path limit on Linux, including the NUL byte.
+const maxUnixSocketPath = 107
+
+// Embedded is a FerretDB server run inside this process on SQLite files.
+//
+// It is pinned to FerretDB v1.24: the _id expression index (see
+// ensureIDIndex) depends on the exact SQL that version generates.
+type Embedded struct {
+	dir    string // holds one <database>.sqlite file per database
+	socket string
+	uri    string
+
+	// writeMu serialises every write to this server. FerretDB on SQLite does
+	// not make concurrent updates atomic (measured: 8 goroutines doing 1,600
+	// $inc on one counter left it at 455), so each DB opened on this server
+	// takes the lock around read-check-write sequences. It is correct only
+	// because the embedded database belongs to this process alone.
+	writeMu sync.Mutex
+
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// StartEmbedded starts FerretDB with its SQLite files under dir and a Unix
+// socket inside it; no TCP port is opened. dir is created with mode 0700.
+// logger receives FerretDB's own logs; pass one filtered to WARN.
+func StartEmbedded(ctx context.Context, dir string, logger *slog.Logger) (*Embedded, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("embedded store: %w", err)
+	}
+	if err := os.MkdirAll(abs, 0o700); err != nil {
+		return nil, fmt.Errorf("embedded store: %w", err)
+	}
+	// MkdirAll keeps the mode of an existing directory; the socket grants
+	// access to every case, so tighten it.
+	if err := os.Chmod(abs, 0o700); err != nil {
+		return nil, fmt.Errorf("embedded store: %w", err)
+	}
+	socket := filepath.Join(abs, "mongo.sock")
+	if len(socket) > maxUnixSocketPath {
+		return nil, fmt.Errorf("embedded store: socket path %q is longer than the %d bytes Unix sockets allow; use a shorter data dir", socket, maxUnixSocketPath)
+	}
+	// A socket left by a process that died would make the listener fail.
+	if err := os.Remove(socket); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("embedded store: %w", err)
+	}
+
+	f, err := ferretdb.New(&ferretdb.Config{
+		Listener:  ferretdb.ListenerConfig{Unix: socket},
+		Logger:    logger,
+		Handler:   "sqlite",
+		SQLiteURL: (&url.URL{Scheme: "file", Path: abs + "/"}).String(),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("embedded store: %w", err)
+	}
+
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	e := &Embedded{
+		dir:    abs,
+		socket: socket,
+		uri:    "mongodb://" + url.PathEscape(socket) + "/",
+		cancel: cancel,
+		done:   make(chan struct{}),
+	}
+	go func() {
+		defer close(e.done)
+		_ = f.Run(runCtx)
+	}()
+	return e, nil
+}
+
+// URI is the connection string for the official driver.
+func (e *Embedded) URI() string { return e.uri }
+
+// Close stops the server and waits for it to release its files.
+func (e *Embedded) Close() {
+	e.cancel()
+	<-e.done
+}

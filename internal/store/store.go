@@ -1,0 +1,270 @@
+// Package store opens Casefile's MongoDB database and hides the one
+// difference between the embedded server and a real MongoDB deployment: how
+// writes are made safe under concurrency.
+//
+// Every collection Casefile writes holds documents with a string _id and an
+// int64 version. Domain stores read by _id with FindByID and write through
+// Insert, ReplaceVersioned, Update, Delete and NextSeq, which serialise in
+// embedded mode and stay lock-free against real MongoDB, where the version
+// check is a server-side filter.
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"go.mongodb.org/mongo-driver/v2/mongo/readpref"
+
+	"casefile.dev/casefile/internal/errs"
+)
+
+// DefaultOpTimeout bounds each single database operation.
+const DefaultOpTimeout = 10 * time.Second
+
+// DB is one Casefile database.
+type DB struct {
+	client    *mongo.Client
+	db        *mongo.Database
+	embedded  *Embedded // nil against real MongoDB
+	opTimeout time.Duration
+	ownClient bool
+}
+
+// Open connects to uri and selects database name. When emb is the server uri
+// points at, writes are serialised and _id lookups get their SQLite index.
+func Open(ctx context.Context, uri, name string, emb *Embedded) (*DB, error) {
+	if name == "" {
+		return nil, errors.New("store: empty database name")
+	}
+	opts := options.Client().ApplyURI(uri).SetAppName("casefile")
+	if emb != nil {
+		// One socket, one process: a small pool avoids SQLite lock churn.
+		opts.SetMaxPoolSize(16)
+	}
+	client, err := mongo.Connect(opts)
+	if err != nil {
+		return nil, fmt.Errorf("store: connect: %w", err)
+	}
+	pingCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := client.Ping(pingCtx, readpref.Primary()); err != nil {
+		_ = client.Disconnect(context.WithoutCancel(ctx))
+		return nil, fmt.Errorf("store: ping %s: %w", redact(uri), err)
+	}
+	return &DB{client: client, db: client.Database(name), embedded: emb, opTimeout: DefaultOpTimeout, ownClient: true}, nil
+}
+
+// Sibling returns a handle on another database of the same server, sharing
+// the connection pool. Tests use it to give every test its own database.
+func (d *DB) Sibling(name string) *DB {
+	return &DB{client: d.client, db: d.client.Database(name), embedded: d.embedded, opTimeout: d.opTimeout}
+}
+
+// Close disconnects the client if this DB owns it.
+func (d *DB) Close(ctx context.Context) error {
+	if !d.ownClient {
+		return nil
+	}
+	return d.client.Disconnect(ctx)
+}
+
+// Embedded reports whether this DB runs on the in-process server.
+func (d *DB) Embedded() bool { return d.embedded != nil }
+
+// Name is the database name.
+func (d *DB) Name() string { return d.db.Name() }
+
+// Ping checks the server answers.
+func (d *DB) Ping(ctx context.Context) error {
+	ctx, cancel := d.opCtx(ctx)
+	defer cancel()
+	return d.client.Ping(ctx, readpref.Primary())
+}
+
+// Drop removes the whole database. Tests only.
+func (d *DB) Drop(ctx context.Context) error {
+	unlock := d.lock()
+	defer unlock()
+	return d.db.Drop(ctx)
+}
+
+// Collection gives direct access for reads that are not by _id (scans on
+// the embedded store: use sparingly and never for writes).
+func (d *DB) Collection(name string) *mongo.Collection { return d.db.Collection(name) }
+
+// EnsureCollection creates the collection and indexes if they do not exist.
+// Call it at start-up for every collection the process uses.
+func (d *DB) EnsureCollection(ctx context.Context, name string, indexes ...mongo.IndexModel) error {
+	unlock := d.lock()
+	defer unlock()
+	ctx, cancel := d.opCtx(ctx)
+	defer cancel()
+
+	err := d.db.CreateCollection(ctx, name)
+	var ce mongo.CommandError
+	if err != nil && !(errors.As(err, &ce) && ce.Name == "NamespaceExists") && !strings.Contains(err.Error(), "already exists") {
+		return fmt.Errorf("store: create collection %s: %w", name, err)
+	}
+	if len(indexes) > 0 {
+		if _, err := d.db.Collection(name).Indexes().CreateMany(ctx, indexes); err != nil {
+			return fmt.Errorf("store: indexes on %s: %w", name, err)
+		}
+	}
+	if d.embedded != nil {
+		if err := d.embedded.ensureIDIndex(ctx, d.db.Name(), name); err != nil {
+			return fmt.Errorf("store: _id index on %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// FindByID decodes the document with _id id into out.
+func (d *DB) FindByID(ctx context.Context, coll, id string, out any) error {
+	ctx, cancel := d.opCtx(ctx)
+	defer cancel()
+	err := d.db.Collection(coll).FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(out)
+	return translate(err, coll)
+}
+
+// Insert adds a new document. A duplicate _id or unique key is a Conflict.
+func (d *DB) Insert(ctx context.Context, coll string, doc any) error {
+	unlock := d.lock()
+	defer unlock()
+	ctx, cancel := d.opCtx(ctx)
+	defer cancel()
+	_, err := d.db.Collection(coll).InsertOne(ctx, doc)
+	return translate(err, coll)
+}
+
+// ReplaceVersioned replaces the document with _id id if its stored version is
+// still expected. doc must carry version expected+1. A missing document is
+// NotFound; a changed one is PreconditionFailed and nothing is written.
+func (d *DB) ReplaceVersioned(ctx context.Context, coll, id string, expected int64, doc any) error {
+	ctx, cancel := d.opCtx(ctx)
+	defer cancel()
+	c := d.db.Collection(coll)
+
+	if d.embedded != nil {
+		d.embedded.writeMu.Lock()
+		defer d.embedded.writeMu.Unlock()
+		var cur struct {
+			Version int64 `bson:"version"`
+		}
+		if err := c.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&cur); err != nil {
+			return translate(err, coll)
+		}
+		if cur.Version != expected {
+			return staleError(coll, cur.Version)
+		}
+		res, err := c.ReplaceOne(ctx, bson.D{{Key: "_id", Value: id}}, doc)
+		if err != nil {
+			return translate(err, coll)
+		}
+		if res.MatchedCount == 0 {
+			return errs.E(errs.NotFound, "%s not found", singular(coll))
+		}
+		return nil
+	}
+
+	res, err := c.ReplaceOne(ctx, bson.D{{Key: "_id", Value: id}, {Key: "version", Value: expected}}, doc)
+	if err != nil {
+		return translate(err, coll)
+	}
+	if res.MatchedCount == 1 {
+		return nil
+	}
+	var cur struct {
+		Version int64 `bson:"version"`
+	}
+	if err := c.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&cur); err != nil {
+		return translate(err, coll)
+	}
+	return staleError(coll, cur.Version)
+}
+
+// Update applies an unconditional update to the document with _id id and
+// reports whether it matched. Use it only for writes that cannot be lost by
+// interleaving (e.g. setting a flag), never for read-modify-write.
+func (d *DB) Update(ctx context.Context, coll, id string, update bson.D) (bool, error) {
+	unlock := d.lock()
+	defer unlock()
+	ctx, cancel := d.opCtx(ctx)
+	defer cancel()
+	res, err := d.db.Collection(coll).UpdateOne(ctx, bson.D{{Key: "_id", Value: id}}, update)
+	if err != nil {
+		return false, translate(err, coll)
+	}
+	return res.MatchedCount == 1, nil
+}
+
+// NextSeq returns the next value, from 1, of the named counter. Values are
+// unique and increasing across goroutines (and, on real MongoDB, processes).
+func (d *DB) NextSeq(ctx context.Context, name string) (int64, error) {
+	unlock := d.lock()
+	defer unlock()
+	ctx, cancel := d.opCtx(ctx)
+	defer cancel()
+	var out struct {
+		N int64 `bson:"n"`
+	}
+	err := d.db.Collection("counters").FindOneAndUpdate(ctx,
+		bson.D{{Key: "_id", Value: name}},
+		bson.D{{Key: "$inc", Value: bson.D{{Key: "n", Value: int64(1)}}}},
+		options.FindOneAndUpdate().SetUpsert(true).SetReturnDocument(options.After),
+	).Decode(&out)
+	if err != nil {
+		return 0, fmt.Errorf("store: next %s: %w", name, err)
+	}
+	return out.N, nil
+}
+
+// lock takes the embedded write lock, if any, and returns its release.
+func (d *DB) lock() func() {
+	if d.embedded == nil {
+		return func() {}
+	}
+	d.embedded.writeMu.Lock()
+	return d.embedded.writeMu.Unlock
+}
+
+func (d *DB) opCtx(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, d.opTimeout)
+}
+
+func staleError(coll string, current int64) error {
+	return &errs.Error{Code: errs.PreconditionFailed, Message: fmt.Sprintf("the %s was changed by someone else (now at version %d); reload and retry", singular(coll), current)}
+}
+
+// translate maps driver errors onto the error model.
+func translate(err error, coll string) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, mongo.ErrNoDocuments):
+		return errs.E(errs.NotFound, "%s not found", singular(coll))
+	case mongo.IsDuplicateKeyError(err):
+		return errs.Wrap(errs.Conflict, err, fmt.Sprintf("a %s with the same key already exists", singular(coll)))
+	default:
+		return fmt.Errorf("store: %s: %w", coll, err)
+	}
+}
+
+func singular(coll string) string {
+	return strings.TrimSuffix(coll, "s")
+}
+
+// redact hides credentials in a connection string for error messages.
+func redact(uri string) string {
+	if i := strings.Index(uri, "@"); i >= 0 {
+		if j := strings.Index(uri, "://"); j >= 0 && j < i {
+			return uri[:j+3] + "***" + uri[i:]
+		}
+	}
+	return uri
+}
