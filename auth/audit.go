@@ -1,0 +1,315 @@
+package auth
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"casefile.dev/casefile/internal/errs"
+	"casefile.dev/casefile/internal/store"
+)
+
+const auditCollection = "audit"
+
+// Outcomes of an audited request.
+const (
+	OutcomeSuccess   = "success"
+	OutcomeFailure   = "failure"
+	OutcomeDenied    = "denied"
+	OutcomeThrottled = "throttled"
+)
+
+// Entity names the object an audit event is about.
+type Entity struct {
+	Type string `bson:"type" json:"type"`
+	ID   string `bson:"id" json:"id"`
+}
+
+// AuditEvent is one entry of the audit log. Events form a hash chain: each
+// event's Hash covers its own fields and PrevHash, the Hash of the event
+// before it, so editing, deleting or reordering any event breaks the chain
+// from that point on.
+type AuditEvent struct {
+	Seq       int64             `bson:"seq" json:"seq"`
+	At        time.Time         `bson:"at" json:"at"`
+	User      string            `bson:"user" json:"user"`
+	Role      Role              `bson:"role" json:"role"`
+	Action    string            `bson:"action" json:"action"`
+	Entity    Entity            `bson:"entity" json:"entity"`
+	IP        string            `bson:"ip" json:"ip"`
+	RequestID string            `bson:"request_id" json:"request_id"`
+	Outcome   string            `bson:"outcome" json:"outcome"`
+	Detail    map[string]string `bson:"detail,omitempty" json:"detail,omitempty"`
+	PrevHash  string            `bson:"prev_hash" json:"prev_hash"`
+	Hash      string            `bson:"hash" json:"hash"`
+}
+
+// auditDoc is how an event is stored: its _id is the zero-padded seq, a
+// string so that lookups by _id are pushed down on the embedded store.
+type auditDoc struct {
+	ID         string `bson:"_id"`
+	AuditEvent `bson:",inline"`
+}
+
+func auditID(seq int64) string { return fmt.Sprintf("%019d", seq) }
+
+// canonical is the byte string an event's hash covers: JSON of a struct
+// with a fixed field order (map keys are sorted by encoding/json), times in
+// UTC at the millisecond precision MongoDB stores.
+func (e *AuditEvent) canonical() []byte {
+	c := struct {
+		Seq       int64             `json:"seq"`
+		At        string            `json:"at"`
+		User      string            `json:"user"`
+		Role      Role              `json:"role"`
+		Action    string            `json:"action"`
+		Entity    Entity            `json:"entity"`
+		IP        string            `json:"ip"`
+		RequestID string            `json:"request_id"`
+		Outcome   string            `json:"outcome"`
+		Detail    map[string]string `json:"detail"`
+		PrevHash  string            `json:"prev_hash"`
+	}{e.Seq, e.At.UTC().Format("2006-01-02T15:04:05.000Z"), e.User, e.Role, e.Action, e.Entity, e.IP, e.RequestID, e.Outcome, e.Detail, e.PrevHash}
+	if len(c.Detail) == 0 {
+		c.Detail = nil
+	}
+	b, err := json.Marshal(c)
+	if err != nil {
+		panic(err) // strings and ints only: cannot fail
+	}
+	return b
+}
+
+func (e *AuditEvent) computeHash() string {
+	sum := sha256.Sum256(e.canonical())
+	return hex.EncodeToString(sum[:])
+}
+
+// Audit is the append-only, hash-chained audit log.
+type Audit struct {
+	db  *store.DB
+	now func() time.Time
+
+	mu     sync.Mutex // orders appends within this process
+	loaded bool
+	head   struct {
+		seq  int64
+		hash string
+	}
+}
+
+// NewAudit returns the audit log stored in db.
+func NewAudit(db *store.DB, now func() time.Time) *Audit {
+	return &Audit{db: db, now: now}
+}
+
+// Init creates the collection.
+func (a *Audit) Init(ctx context.Context) error {
+	return a.db.EnsureCollection(ctx, auditCollection)
+}
+
+// Record appends e, filling Seq, At, PrevHash and Hash.
+//
+// The append is the insert of _id = seq: two writers (even in two processes
+// on one MongoDB) that compute the same seq cannot both win, and the loser
+// moves its head forward by reading the events it missed, then retries.
+func (a *Audit) Record(ctx context.Context, e AuditEvent) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if !a.loaded {
+		if err := a.loadHead(ctx); err != nil {
+			return err
+		}
+	}
+	e.At = a.now().UTC().Truncate(time.Millisecond)
+	for range 1000 {
+		e.Seq = a.head.seq + 1
+		e.PrevHash = a.head.hash
+		e.Hash = e.computeHash()
+		err := a.db.Insert(ctx, auditCollection, auditDoc{ID: auditID(e.Seq), AuditEvent: e})
+		if err == nil {
+			a.head.seq, a.head.hash = e.Seq, e.Hash
+			return nil
+		}
+		if !errs.Is(err, errs.Conflict) {
+			return fmt.Errorf("audit: %w", err)
+		}
+		if err := a.advanceHead(ctx); err != nil {
+			return err
+		}
+	}
+	return fmt.Errorf("audit: could not append after many retries")
+}
+
+// loadHead finds the last event: one sorted scan, at the first append only.
+func (a *Audit) loadHead(ctx context.Context) error {
+	var last AuditEvent
+	err := a.db.Collection(auditCollection).FindOne(ctx, bson.D{},
+		options.FindOne().SetSort(bson.D{{Key: "seq", Value: -1}})).Decode(&last)
+	if err != nil && !errors.Is(err, mongo.ErrNoDocuments) {
+		return fmt.Errorf("audit: load head: %w", err)
+	}
+	a.head.seq, a.head.hash = last.Seq, last.Hash
+	a.loaded = true
+	return nil
+}
+
+// advanceHead reads forward by _id past events appended by someone else.
+func (a *Audit) advanceHead(ctx context.Context) error {
+	for {
+		var next AuditEvent
+		err := a.db.FindByID(ctx, auditCollection, auditID(a.head.seq+1), &next)
+		if errs.Is(err, errs.NotFound) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("audit: advance head: %w", err)
+		}
+		a.head.seq, a.head.hash = next.Seq, next.Hash
+	}
+}
+
+// AuditFilter selects events for List. Empty fields match everything.
+type AuditFilter struct {
+	User       string
+	EntityType string
+	EntityID   string
+	Action     string
+	From, To   time.Time
+}
+
+// List returns events matching f, newest first, and a cursor for the next
+// page ("" at the end). cursor is opaque to clients.
+func (a *Audit) List(ctx context.Context, f AuditFilter, limit int, cursor string) ([]AuditEvent, string, int64, error) {
+	filter := bson.D{}
+	add := func(k string, v any) { filter = append(filter, bson.E{Key: k, Value: v}) }
+	if f.User != "" {
+		add("user", f.User)
+	}
+	if f.EntityType != "" {
+		add("entity.type", f.EntityType)
+	}
+	if f.EntityID != "" {
+		add("entity.id", f.EntityID)
+	}
+	if f.Action != "" {
+		add("action", f.Action)
+	}
+	if !f.From.IsZero() || !f.To.IsZero() {
+		r := bson.D{}
+		if !f.From.IsZero() {
+			r = append(r, bson.E{Key: "$gte", Value: f.From})
+		}
+		if !f.To.IsZero() {
+			r = append(r, bson.E{Key: "$lt", Value: f.To})
+		}
+		add("at", r)
+	}
+	coll := a.db.Collection(auditCollection)
+	total, err := coll.CountDocuments(ctx, filter)
+	if err != nil {
+		return nil, "", 0, fmt.Errorf("audit: count: %w", err)
+	}
+	if cursor != "" {
+		before, err := decodeSeqCursor(cursor)
+		if err != nil {
+			return nil, "", 0, err
+		}
+		add("seq", bson.D{{Key: "$lt", Value: before}})
+	}
+	cur, err := coll.Find(ctx, filter, options.Find().SetSort(bson.D{{Key: "seq", Value: -1}}).SetLimit(int64(limit)+1))
+	if err != nil {
+		return nil, "", 0, fmt.Errorf("audit: list: %w", err)
+	}
+	var items []AuditEvent
+	if err := cur.All(ctx, &items); err != nil {
+		return nil, "", 0, fmt.Errorf("audit: list: %w", err)
+	}
+	next := ""
+	if len(items) > limit {
+		items = items[:limit]
+		next = encodeSeqCursor(items[len(items)-1].Seq)
+	}
+	if items == nil {
+		items = []AuditEvent{}
+	}
+	return items, next, total, nil
+}
+
+// VerifyResult reports on the whole chain.
+type VerifyResult struct {
+	OK          bool   `json:"ok"`
+	Checked     int64  `json:"checked"`
+	FirstBadSeq *int64 `json:"first_bad_seq"`
+	Reason      string `json:"reason,omitempty"`
+}
+
+// Verify walks the chain from seq 1 and reports the first event that is
+// missing, out of place, edited, or does not link to its predecessor.
+//
+// A chain cut off at its end (the newest events removed) still verifies: no
+// later event is left to notice. Exporting the head hash elsewhere (e.g. the
+// logs, where Record's caller puts it) is what detects that.
+func (a *Audit) Verify(ctx context.Context) (VerifyResult, error) {
+	cur, err := a.db.Collection(auditCollection).Find(ctx, bson.D{}, options.Find().SetSort(bson.D{{Key: "seq", Value: 1}}))
+	if err != nil {
+		return VerifyResult{}, fmt.Errorf("audit: verify: %w", err)
+	}
+	defer cur.Close(ctx)
+
+	res := VerifyResult{OK: true}
+	bad := func(seq int64, reason string) {
+		res.OK, res.FirstBadSeq, res.Reason = false, &seq, reason
+	}
+	want, prevHash := int64(1), ""
+	for cur.Next(ctx) {
+		var d auditDoc
+		if err := cur.Decode(&d); err != nil {
+			bad(want, "undecodable event")
+			break
+		}
+		e := d.AuditEvent
+		switch {
+		case e.Seq != want || d.ID != auditID(e.Seq):
+			bad(want, fmt.Sprintf("expected event %d, found %d", want, e.Seq))
+		case e.PrevHash != prevHash:
+			bad(e.Seq, "does not link to the previous event")
+		case e.computeHash() != e.Hash:
+			bad(e.Seq, "content does not match its hash")
+		}
+		if !res.OK {
+			break
+		}
+		res.Checked++
+		want, prevHash = e.Seq+1, e.Hash
+	}
+	if err := cur.Err(); err != nil {
+		return VerifyResult{}, fmt.Errorf("audit: verify: %w", err)
+	}
+	return res, nil
+}
+
+func encodeSeqCursor(seq int64) string {
+	return base64.RawURLEncoding.EncodeToString([]byte("s:" + strconv.FormatInt(seq, 10)))
+}
+
+func decodeSeqCursor(c string) (int64, error) {
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	if err == nil && len(b) > 2 && string(b[:2]) == "s:" {
+		if n, err := strconv.ParseInt(string(b[2:]), 10, 64); err == nil && n > 0 {
+			return n, nil
+		}
+	}
+	return 0, &errs.Error{Code: errs.Invalid, Message: "invalid cursor", Fields: []errs.FieldError{{Field: "cursor", Message: "is not a cursor this server issued"}}}
+}

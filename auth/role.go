@@ -1,0 +1,143 @@
+package auth
+
+import "slices"
+
+// Role is what a user is allowed to do, as DOMAIN.md defines it.
+type Role string
+
+const (
+	RoleAdmin        Role = "admin"
+	RoleLead         Role = "lead"
+	RoleInvestigator Role = "investigator"
+	RoleVendorAgent  Role = "vendor_agent"
+	RoleLeadership   Role = "leadership"
+)
+
+// Roles lists every role, most powerful first.
+var Roles = []Role{RoleAdmin, RoleLead, RoleInvestigator, RoleVendorAgent, RoleLeadership}
+
+// Valid reports whether r is one of Roles.
+func (r Role) Valid() bool { return slices.Contains(Roles, r) }
+
+// Action is something a user may try to do to a resource.
+type Action string
+
+// The actions of Casefile. Admin-only actions first.
+const (
+	ManageUsers    Action = "users.manage"
+	ReadAudit      Action = "audit.read"
+	WriteTaxonomy  Action = "taxonomy.write"
+	ManageWebhooks Action = "webhooks.manage"
+
+	ReadTaxonomy Action = "taxonomy.read"
+	ReadSelf     Action = "self.read"
+
+	CreateCase         Action = "case.create"
+	ReadCase           Action = "case.read"
+	EditCase           Action = "case.edit"
+	ReassignCase       Action = "case.reassign"
+	ReopenCase         Action = "case.reopen"
+	ReadActorContact   Action = "actor.contact.read"
+	ProposeEnforcement Action = "enforcement.propose"
+	ApproveEnforcement Action = "enforcement.approve"
+
+	CreateIncident    Action = "incident.create"
+	ReadIncident      Action = "incident.read"
+	EditIncident      Action = "incident.edit"
+	DraftPostmortem   Action = "postmortem.draft"
+	ReadPostmortem    Action = "postmortem.read"
+	ApprovePostmortem Action = "postmortem.approve"
+	PublishPostmortem Action = "postmortem.publish"
+
+	ReviewQuality Action = "quality.review"
+	ReadReports   Action = "reports.read"
+	Search        Action = "search"
+)
+
+// Resource describes the object an action touches: only the attributes that
+// decide access. The zero Resource stands for "the collection as a whole".
+type Resource struct {
+	Team       string
+	Vendor     string
+	Assignee   string
+	Restricted bool
+	// Published is set for postmortems that leadership may read.
+	Published bool
+	// Author is who created the object (for "nobody approves their own").
+	Author string
+	// Enforcement is the action of an enforcement being proposed.
+	Enforcement string
+}
+
+// vendorEnforcements are the only enforcement actions a vendor agent may propose.
+var vendorEnforcements = []string{"warning", "content_removal"}
+
+// Can is the one permission decision of Casefile: every handler and service
+// asks it, and nothing else compares roles. A nil or disabled user may do
+// nothing.
+func Can(u *User, a Action, r Resource) bool {
+	if u == nil || u.Disabled || !u.Role.Valid() {
+		return false
+	}
+	switch a {
+	case ManageUsers, ReadAudit, WriteTaxonomy, ManageWebhooks:
+		return u.Role == RoleAdmin
+	case ReadSelf, ReadTaxonomy:
+		return true
+	}
+
+	switch u.Role {
+	case RoleAdmin:
+		return true
+	case RoleLead:
+		switch a {
+		case ApprovePostmortem:
+			return r.Author == "" || r.Author != u.Username
+		case ApproveEnforcement:
+			return r.Author == "" || r.Author != u.Username
+		}
+		return true
+	case RoleInvestigator:
+		switch a {
+		case CreateCase, CreateIncident, EditIncident, ReadIncident, DraftPostmortem, ReadPostmortem, Search, ReadActorContact:
+			return true
+		case ReadCase, EditCase, ProposeEnforcement:
+			return investigatorSees(u, r)
+		}
+		return false
+	case RoleVendorAgent:
+		switch a {
+		case ReadCase, EditCase:
+			return vendorSees(u, r)
+		case ProposeEnforcement:
+			return vendorSees(u, r) && (r.Enforcement == "" || slices.Contains(vendorEnforcements, r.Enforcement))
+		case Search:
+			return true
+		}
+		return false
+	case RoleLeadership:
+		switch a {
+		case ReadPostmortem:
+			return r.Published
+		case ReadIncident, ReadReports, Search:
+			return true
+		}
+		return false
+	}
+	return false
+}
+
+// investigatorSees: their own team's cases and cases assigned to them;
+// restricted cases only when assigned to them.
+func investigatorSees(u *User, r Resource) bool {
+	assigned := r.Assignee != "" && r.Assignee == u.Username
+	if r.Restricted {
+		return assigned
+	}
+	return assigned || (r.Team != "" && r.Team == u.Team)
+}
+
+// vendorSees: only unrestricted cases of the agent's own vendor.
+func vendorSees(u *User, r Resource) bool {
+	return u.Vendor != "" && r.Vendor == u.Vendor && !r.Restricted
+}
