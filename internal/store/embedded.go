@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"syscall"
 
 	"github.com/FerretDB/FerretDB/ferretdb"
 )
@@ -32,6 +33,7 @@ type Embedded struct {
 	// because the embedded database belongs to this process alone.
 	writeMu sync.Mutex
 
+	lock   *os.File // flock on dir: one process per embedded database
 	cancel context.CancelFunc
 	done   chan struct{}
 }
@@ -52,6 +54,22 @@ func StartEmbedded(ctx context.Context, dir string, logger *slog.Logger) (*Embed
 	if err := os.Chmod(abs, 0o700); err != nil {
 		return nil, fmt.Errorf("embedded store: %w", err)
 	}
+	// Two processes on one set of SQLite files would each serialise only
+	// their own writes; refuse to start the second.
+	lock, err := os.OpenFile(filepath.Join(abs, "lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("embedded store: %w", err)
+	}
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		lock.Close()
+		return nil, fmt.Errorf("embedded store: %s is in use by another casefile process; stop it first (or use the HTTP API): %w", abs, err)
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			lock.Close()
+		}
+	}()
 	socket := filepath.Join(abs, "mongo.sock")
 	if len(socket) > maxUnixSocketPath {
 		return nil, fmt.Errorf("embedded store: socket path %q is longer than the %d bytes Unix sockets allow; use a shorter data dir", socket, maxUnixSocketPath)
@@ -76,6 +94,7 @@ func StartEmbedded(ctx context.Context, dir string, logger *slog.Logger) (*Embed
 		dir:    abs,
 		socket: socket,
 		uri:    "mongodb://" + url.PathEscape(socket) + "/",
+		lock:   lock,
 		cancel: cancel,
 		done:   make(chan struct{}),
 	}
@@ -83,6 +102,7 @@ func StartEmbedded(ctx context.Context, dir string, logger *slog.Logger) (*Embed
 		defer close(e.done)
 		_ = f.Run(runCtx)
 	}()
+	ok = true
 	return e, nil
 }
 
@@ -93,4 +113,6 @@ func (e *Embedded) URI() string { return e.uri }
 func (e *Embedded) Close() {
 	e.cancel()
 	<-e.done
+	_ = os.Remove(e.socket)
+	_ = e.lock.Close()
 }

@@ -3,6 +3,9 @@ package store_test
 import (
 	"context"
 	"fmt"
+	"io"
+	"log/slog"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -12,6 +15,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"casefile.dev/casefile/internal/errs"
+	"casefile.dev/casefile/internal/store"
 	"casefile.dev/casefile/internal/storetest"
 )
 
@@ -185,4 +189,25 @@ func TestIDLookupUsesIndex(t *testing.T) {
 	assert.Equal(t, true, out["filterPushdown"], "FerretDB must push the _id filter down: %v", out)
 	assert.True(t, strings.Contains(plan, "USING INDEX") && strings.Contains(plan, "_casefile_id"),
 		"lookup by _id must use the _casefile_id index, plan: %s", plan)
+}
+
+func TestSecondEmbeddedServerOnOneDirIsRefused(t *testing.T) {
+	dir, err := os.MkdirTemp("", "cflock")
+	require.NoError(t, err)
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+
+	first, err := store.StartEmbedded(context.Background(), dir, quiet)
+	require.NoError(t, err)
+	_, err = store.StartEmbedded(context.Background(), dir, quiet)
+	assert.ErrorContains(t, err, "in use by another casefile process")
+
+	first.Close()
+	again, err := store.StartEmbedded(context.Background(), dir, quiet)
+	require.NoError(t, err, "the lock is released on Close")
+	again.Close()
+
+	info, err := os.Stat(dir)
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o700), info.Mode().Perm(), "the store directory is private")
 }

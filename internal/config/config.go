@@ -1,0 +1,145 @@
+// Package config reads Casefile's settings from flags and CASEFILE_*
+// environment variables. A flag given on the command line wins over the
+// environment, which wins over the default.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/netip"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// Config is every setting of `casefile serve`.
+type Config struct {
+	Addr            string
+	DataDir         string
+	MongoURI        string
+	Database        string
+	JWTKeyFile      string
+	LogLevel        slog.Level
+	TrustedProxies  []netip.Prefix
+	ShutdownTimeout time.Duration
+	// AdminPassword sets the first admin's password; environment only, so
+	// it never shows in a process list.
+	AdminPassword string
+}
+
+// setting is one configurable value: its flag, env var, default and help.
+type setting struct {
+	flag, env, def, help string
+}
+
+var settings = []setting{
+	{"addr", "CASEFILE_ADDR", "127.0.0.1:8080", "listen address"},
+	{"data", "CASEFILE_DATA_DIR", "./data", "data directory (embedded database, keys)"},
+	{"mongodb-uri", "MONGODB_URI", "", "MongoDB connection string; empty runs the embedded store"},
+	{"database", "CASEFILE_DATABASE", "casefile", "database name"},
+	{"jwt-key-file", "CASEFILE_JWT_KEY_FILE", "", "Ed25519 private key (PKCS#8 PEM) for access tokens; default <data>/jwt_ed25519.pem, created if missing"},
+	{"log-level", "CASEFILE_LOG_LEVEL", "info", "log level: debug, info, warn, error"},
+	{"trusted-proxies", "CASEFILE_TRUSTED_PROXIES", "", "comma-separated IPs or CIDRs of reverse proxies whose X-Forwarded-For is believed"},
+	{"shutdown-timeout", "CASEFILE_SHUTDOWN_TIMEOUT", "20s", "how long to drain requests on SIGINT/SIGTERM"},
+}
+
+// Usage writes the settings table.
+func Usage(w io.Writer) {
+	fmt.Fprintln(w, "settings (flag / environment variable / default):")
+	for _, s := range settings {
+		fmt.Fprintf(w, "  --%-18s %-26s %-16q %s\n", s.flag, s.env, s.def, s.help)
+	}
+	fmt.Fprintln(w, "  (env only)           CASEFILE_ADMIN_PASSWORD    first start: password of the admin user (else one is generated and printed once)")
+}
+
+// Parse reads the settings of `casefile serve` from args (without the
+// program and subcommand names).
+func Parse(args []string, getenv func(string) string, out io.Writer) (Config, error) {
+	fs := flag.NewFlagSet("casefile serve", flag.ContinueOnError)
+	fs.SetOutput(out)
+	fs.Usage = func() { Usage(out) }
+	finish := Register(fs, getenv)
+	if err := fs.Parse(args); err != nil {
+		return Config{}, err
+	}
+	if fs.NArg() > 0 {
+		return Config{}, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	return finish()
+}
+
+// Register adds every setting to fs, with environment values as defaults,
+// so that other subcommands can add flags of their own. Call the returned
+// function after fs.Parse.
+func Register(fs *flag.FlagSet, getenv func(string) string) func() (Config, error) {
+	vals := map[string]*string{}
+	for _, s := range settings {
+		def := s.def
+		if v := getenv(s.env); v != "" {
+			def = v
+		}
+		vals[s.flag] = fs.String(s.flag, def, s.help+" (env "+s.env+")")
+	}
+	return func() (Config, error) {
+		c := Config{
+			Addr:          *vals["addr"],
+			DataDir:       *vals["data"],
+			MongoURI:      *vals["mongodb-uri"],
+			Database:      *vals["database"],
+			JWTKeyFile:    *vals["jwt-key-file"],
+			AdminPassword: getenv("CASEFILE_ADMIN_PASSWORD"),
+		}
+		var problems []error
+		if c.DataDir == "" {
+			problems = append(problems, errors.New("--data must not be empty"))
+		}
+		if c.JWTKeyFile == "" {
+			c.JWTKeyFile = filepath.Join(c.DataDir, "jwt_ed25519.pem")
+		}
+		if c.Database == "" || strings.ContainsAny(c.Database, `/\. "$`) {
+			problems = append(problems, fmt.Errorf("--database %q: must be a plain name", c.Database))
+		}
+		if err := c.LogLevel.UnmarshalText([]byte(*vals["log-level"])); err != nil {
+			problems = append(problems, fmt.Errorf("--log-level: %w", err))
+		}
+		d, err := time.ParseDuration(*vals["shutdown-timeout"])
+		if err != nil || d <= 0 {
+			problems = append(problems, fmt.Errorf("--shutdown-timeout %q: must be a positive duration", *vals["shutdown-timeout"]))
+		}
+		c.ShutdownTimeout = d
+		c.TrustedProxies, err = ParsePrefixes(*vals["trusted-proxies"])
+		if err != nil {
+			problems = append(problems, fmt.Errorf("--trusted-proxies: %w", err))
+		}
+		return c, errors.Join(problems...)
+	}
+}
+
+// ParsePrefixes reads a comma-separated list of IPs and CIDRs.
+func ParsePrefixes(s string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, part := range strings.Split(s, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		if strings.Contains(part, "/") {
+			p, err := netip.ParsePrefix(part)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(part)
+		if err != nil {
+			return nil, err
+		}
+		a = a.Unmap()
+		out = append(out, netip.PrefixFrom(a, a.BitLen()))
+	}
+	return out, nil
+}
