@@ -1,0 +1,122 @@
+package web
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"casefile.dev/casefile/internal/errs"
+)
+
+// decodeJSON decodes the body into dst strictly: JSON content type, no
+// unknown fields, exactly one value. Field type errors name the field.
+func decodeJSON(c *fiber.Ctx, dst any) error {
+	mt, _, err := mime.ParseMediaType(c.Get(fiber.HeaderContentType))
+	if err != nil || mt != fiber.MIMEApplicationJSON {
+		return &errs.Error{Code: errs.Invalid, Message: "the body must be JSON", Fields: []errs.FieldError{{Field: "Content-Type", Message: "must be application/json"}}}
+	}
+	dec := json.NewDecoder(bytes.NewReader(c.Body()))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(dst); err != nil {
+		return jsonError(err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return errs.E(errs.Invalid, "the body must hold exactly one JSON value")
+	}
+	return nil
+}
+
+func jsonError(err error) error {
+	var (
+		syn *json.SyntaxError
+		typ *json.UnmarshalTypeError
+	)
+	switch {
+	case errors.As(err, &typ):
+		field := typ.Field
+		if field == "" {
+			field = "(body)"
+		}
+		return &errs.Error{Code: errs.Invalid, Message: "a field has the wrong type", Fields: []errs.FieldError{{Field: field, Message: "must be " + typ.Type.String()}}}
+	case errors.As(err, &syn):
+		return errs.E(errs.Invalid, "malformed JSON at byte %d", syn.Offset)
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		return &errs.Error{Code: errs.Invalid, Message: "unknown field", Fields: []errs.FieldError{{Field: name, Message: "is not a field of this request"}}}
+	case errors.Is(err, io.EOF):
+		return errs.E(errs.Invalid, "the body is empty")
+	}
+	return errs.E(errs.Invalid, "malformed JSON: %s", err.Error())
+}
+
+// Page bounds of every list.
+const (
+	defaultLimit = 50
+	maxLimit     = 200
+	maxCursorLen = 512
+)
+
+// pageParams reads limit and cursor.
+func pageParams(c *fiber.Ctx, f *errs.Fields) (limit int, cursor string) {
+	limit = defaultLimit
+	if s := c.Query("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > maxLimit {
+			f.Add("limit", "must be a whole number from 1 to %d", maxLimit)
+		} else {
+			limit = n
+		}
+	}
+	cursor = c.Query("cursor")
+	if len(cursor) > maxCursorLen {
+		f.Add("cursor", "is not a cursor this server issued")
+		cursor = ""
+	}
+	return limit, cursor
+}
+
+// timeParam reads an optional RFC 3339 time.
+func timeParam(c *fiber.Ctx, name string, f *errs.Fields) time.Time {
+	s := c.Query(name)
+	if s == "" {
+		return time.Time{}
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		f.Add(name, "must be an RFC 3339 time such as 2026-01-31T09:00:00Z")
+	}
+	return t.UTC()
+}
+
+// ifMatch reads the version a write expects. Missing is 428.
+func ifMatch(c *fiber.Ctx) (int64, error) {
+	h := strings.TrimSpace(c.Get(fiber.HeaderIfMatch))
+	if h == "" {
+		return 0, errs.E(errs.PreconditionNeeded, "send If-Match with the ETag you read, so concurrent edits are not lost")
+	}
+	h = strings.Trim(strings.TrimPrefix(h, "W/"), `"`)
+	v, err := strconv.ParseInt(h, 10, 64)
+	if err != nil || v < 1 {
+		return 0, &errs.Error{Code: errs.Invalid, Message: "malformed If-Match", Fields: []errs.FieldError{{Field: "If-Match", Message: "must be an ETag this server issued"}}}
+	}
+	return v, nil
+}
+
+func setETag(c *fiber.Ctx, version int64) {
+	c.Set(fiber.HeaderETag, fmt.Sprintf(`"%d"`, version))
+}
+
+// list is the envelope of every list response.
+type list[T any] struct {
+	Items      []T    `json:"items"`
+	NextCursor string `json:"next_cursor,omitempty"`
+	Total      int64  `json:"total"`
+}
