@@ -175,11 +175,12 @@ func (s *Service) UpdateUser(ctx context.Context, by *User, username string, ver
 		IP: m.IP, RequestID: m.RequestID, Outcome: OutcomeSuccess, Detail: changed})
 }
 
-// EnsureAdmin creates the first user, "admin", when there are no users. It
-// returns the password it set: the given one, or a generated one the caller
-// must show once. created is false when users already exist.
+// EnsureAdmin creates the user "admin" when no enabled admin exists (a
+// first start, or a store seeded only by `casefile user add` with other
+// roles), so that someone can always manage users. It returns the password
+// it set: the given one, or a generated one the caller must show once.
 func (s *Service) EnsureAdmin(ctx context.Context, password string) (pw string, created bool, err error) {
-	n, err := s.db.Collection(usersCollection).CountDocuments(ctx, bson.D{})
+	n, err := s.db.Collection(usersCollection).CountDocuments(ctx, bson.D{{Key: "role", Value: RoleAdmin}, {Key: "disabled", Value: false}})
 	if err != nil || n > 0 {
 		return "", false, err
 	}
@@ -187,6 +188,9 @@ func (s *Service) EnsureAdmin(ctx context.Context, password string) (pw string, 
 		password = randomToken()[:24]
 	}
 	_, err = s.CreateUser(ctx, &System, NewUser{Username: "admin", DisplayName: "Administrator", Role: RoleAdmin, Password: password}, Meta{})
+	if errs.Is(err, errs.Conflict) {
+		return "", false, fmt.Errorf("no enabled admin exists and the username \"admin\" is taken: create one with `casefile user add --role admin`")
+	}
 	if err != nil {
 		return "", false, fmt.Errorf("create admin: %w", err)
 	}
