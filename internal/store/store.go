@@ -203,6 +203,20 @@ func (d *DB) Update(ctx context.Context, coll, id string, update bson.D) (bool, 
 	return res.MatchedCount == 1, nil
 }
 
+// Push appends value to the array field of the document with _id id,
+// creating the document if it does not exist. Appends from many writers
+// all land (each is one atomic update), in no guaranteed order.
+func (d *DB) Push(ctx context.Context, coll, id, field string, value any) error {
+	unlock := d.lock()
+	defer unlock()
+	ctx, cancel := d.opCtx(ctx)
+	defer cancel()
+	_, err := d.db.Collection(coll).UpdateOne(ctx, bson.D{{Key: "_id", Value: id}},
+		bson.D{{Key: "$push", Value: bson.D{{Key: field, Value: value}}}},
+		options.UpdateOne().SetUpsert(true))
+	return translate(err, coll)
+}
+
 // NextSeq returns the next value, from 1, of the named counter. Values are
 // unique and increasing across goroutines (and, on real MongoDB, processes).
 func (d *DB) NextSeq(ctx context.Context, name string) (int64, error) {

@@ -1,0 +1,268 @@
+package cases
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"casefile.dev/casefile/internal/errs"
+	"casefile.dev/casefile/internal/store"
+)
+
+// Store is what the case service needs from its database.
+type Store interface {
+	Init(ctx context.Context) error
+	// NextCaseNumber is n of the next key CF-<year>-<n>.
+	NextCaseNumber(ctx context.Context, year int) (int64, error)
+	// NextSeq stamps writes for the search index feed.
+	NextSeq(ctx context.Context) (int64, error)
+	InsertCase(ctx context.Context, c *Case) error
+	Case(ctx context.Context, id string) (Case, error)
+	CaseIDByKey(ctx context.Context, key string) (string, error)
+	ReplaceCase(ctx context.Context, c *Case, expected int64) error
+	AppendTimeline(ctx context.Context, caseID string, e TimelineEntry) error
+	// Timeline returns entries with from <= N < to, in order.
+	Timeline(ctx context.Context, caseID string, from, to int) ([]TimelineEntry, error)
+	FindCases(ctx context.Context, q Query) ([]Case, error)
+	Actor(ctx context.Context, id string) (Actor, error)
+	InsertActor(ctx context.Context, a *Actor) error
+	ReplaceActor(ctx context.Context, a *Actor, expected int64) error
+	Idempotent(ctx context.Context, key string) (IdempotencyRecord, error)
+	PutIdempotent(ctx context.Context, r IdempotencyRecord) error
+	Taxonomy(ctx context.Context) (Taxonomy, int64, error)
+	PutTaxonomy(ctx context.Context, t Taxonomy, expected int64) error
+}
+
+// IdempotencyRecord remembers the case a keyed create made.
+type IdempotencyRecord struct {
+	Key         string    `bson:"_id"`
+	RequestHash string    `bson:"request_hash"`
+	CaseID      string    `bson:"case_id"`
+	CreatedAt   time.Time `bson:"created_at"`
+}
+
+const (
+	casesColl       = "cases"
+	caseKeysColl    = "case_keys"
+	timelineColl    = "case_timeline"
+	actorsColl      = "actors"
+	idempotencyColl = "idempotency"
+	settingsColl    = "settings"
+	taxonomyID      = "case_taxonomy"
+	// timelineBucket is how many timeline entries one bucket document holds.
+	timelineBucket = 100
+)
+
+// MongoStore is the MongoDB implementation of Store.
+type MongoStore struct {
+	db *store.DB
+}
+
+var _ Store = (*MongoStore)(nil)
+
+// NewMongoStore returns the store in db.
+func NewMongoStore(db *store.DB) *MongoStore { return &MongoStore{db: db} }
+
+func (s *MongoStore) Init(ctx context.Context) error {
+	for _, c := range []string{casesColl, caseKeysColl, timelineColl, actorsColl, idempotencyColl, settingsColl} {
+		if err := s.db.EnsureCollection(ctx, c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *MongoStore) NextCaseNumber(ctx context.Context, year int) (int64, error) {
+	return s.db.NextSeq(ctx, fmt.Sprintf("case_key_%d", year))
+}
+
+func (s *MongoStore) NextSeq(ctx context.Context) (int64, error) {
+	return s.db.NextSeq(ctx, "feed")
+}
+
+type keyDoc struct {
+	Key    string `bson:"_id"`
+	CaseID string `bson:"case_id"`
+}
+
+func (s *MongoStore) InsertCase(ctx context.Context, c *Case) error {
+	if err := s.db.Insert(ctx, casesColl, c); err != nil {
+		return err
+	}
+	return s.db.Insert(ctx, caseKeysColl, keyDoc{Key: c.Key, CaseID: c.ID})
+}
+
+func (s *MongoStore) Case(ctx context.Context, id string) (Case, error) {
+	var c Case
+	err := s.db.FindByID(ctx, casesColl, id, &c)
+	return c, err
+}
+
+func (s *MongoStore) CaseIDByKey(ctx context.Context, key string) (string, error) {
+	var k keyDoc
+	if err := s.db.FindByID(ctx, caseKeysColl, key, &k); err != nil {
+		return "", err
+	}
+	return k.CaseID, nil
+}
+
+func (s *MongoStore) ReplaceCase(ctx context.Context, c *Case, expected int64) error {
+	return s.db.ReplaceVersioned(ctx, casesColl, c.ID, expected, c)
+}
+
+func bucketID(caseID string, n int) string { return fmt.Sprintf("%s/%d", caseID, n/timelineBucket) }
+
+func (s *MongoStore) AppendTimeline(ctx context.Context, caseID string, e TimelineEntry) error {
+	return s.db.Push(ctx, timelineColl, bucketID(caseID, e.N), "entries", e)
+}
+
+func (s *MongoStore) Timeline(ctx context.Context, caseID string, from, to int) ([]TimelineEntry, error) {
+	out := []TimelineEntry{}
+	if from >= to {
+		return out, nil
+	}
+	for b := from / timelineBucket; b <= (to-1)/timelineBucket; b++ {
+		var doc struct {
+			Entries []TimelineEntry `bson:"entries"`
+		}
+		err := s.db.FindByID(ctx, timelineColl, bucketID(caseID, b*timelineBucket), &doc)
+		if errs.Is(err, errs.NotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range doc.Entries {
+			if e.N >= from && e.N < to {
+				out = append(out, e)
+			}
+		}
+	}
+	// Concurrent appends may land in either order within a bucket.
+	sort.Slice(out, func(i, j int) bool { return out[i].N < out[j].N })
+	return out, nil
+}
+
+// Query narrows FindCases. Empty fields match everything. It is built by
+// the service from typed input; client text only ever becomes a value.
+type Query struct {
+	Statuses    []Status
+	Severities  []Severity
+	PolicyArea  string
+	Assignee    string
+	Team        string
+	Vendor      string
+	ActorID     string
+	SourceKind  string
+	CreatedFrom time.Time
+	CreatedTo   time.Time
+}
+
+// FindCases scans cases with a server-side filter. On the embedded store
+// this reads the whole collection; the search index takes lists over.
+func (s *MongoStore) FindCases(ctx context.Context, q Query) ([]Case, error) {
+	f := bson.D{}
+	add := func(k string, v any) { f = append(f, bson.E{Key: k, Value: v}) }
+	if len(q.Statuses) > 0 {
+		add("status", bson.D{{Key: "$in", Value: q.Statuses}})
+	}
+	if len(q.Severities) > 0 {
+		add("severity", bson.D{{Key: "$in", Value: q.Severities}})
+	}
+	if q.PolicyArea != "" {
+		add("policy_areas", q.PolicyArea)
+	}
+	if q.Assignee != "" {
+		add("assignee", q.Assignee)
+	}
+	if q.Team != "" {
+		add("team", q.Team)
+	}
+	if q.Vendor != "" {
+		add("vendor", q.Vendor)
+	}
+	if q.ActorID != "" {
+		add("actor.actor_id", q.ActorID)
+	}
+	if q.SourceKind != "" {
+		add("source_kind", q.SourceKind)
+	}
+	if !q.CreatedFrom.IsZero() || !q.CreatedTo.IsZero() {
+		r := bson.D{}
+		if !q.CreatedFrom.IsZero() {
+			r = append(r, bson.E{Key: "$gte", Value: q.CreatedFrom})
+		}
+		if !q.CreatedTo.IsZero() {
+			r = append(r, bson.E{Key: "$lt", Value: q.CreatedTo})
+		}
+		add("created_at", r)
+	}
+	cur, err := s.db.Collection(casesColl).Find(ctx, f)
+	if err != nil {
+		return nil, fmt.Errorf("cases: find: %w", err)
+	}
+	var out []Case
+	if err := cur.All(ctx, &out); err != nil {
+		return nil, fmt.Errorf("cases: find: %w", err)
+	}
+	return out, nil
+}
+
+func (s *MongoStore) Actor(ctx context.Context, id string) (Actor, error) {
+	var a Actor
+	err := s.db.FindByID(ctx, actorsColl, id, &a)
+	return a, err
+}
+
+func (s *MongoStore) InsertActor(ctx context.Context, a *Actor) error {
+	return s.db.Insert(ctx, actorsColl, a)
+}
+
+func (s *MongoStore) ReplaceActor(ctx context.Context, a *Actor, expected int64) error {
+	return s.db.ReplaceVersioned(ctx, actorsColl, a.ActorID, expected, a)
+}
+
+func (s *MongoStore) Idempotent(ctx context.Context, key string) (IdempotencyRecord, error) {
+	var r IdempotencyRecord
+	err := s.db.FindByID(ctx, idempotencyColl, key, &r)
+	return r, err
+}
+
+func (s *MongoStore) PutIdempotent(ctx context.Context, r IdempotencyRecord) error {
+	return s.db.Insert(ctx, idempotencyColl, r)
+}
+
+type taxonomyDoc struct {
+	ID       string   `bson:"_id"`
+	Taxonomy Taxonomy `bson:"taxonomy"`
+	Version  int64    `bson:"version"`
+}
+
+// Taxonomy returns the stored taxonomy, or the default at version 0.
+func (s *MongoStore) Taxonomy(ctx context.Context) (Taxonomy, int64, error) {
+	var d taxonomyDoc
+	err := s.db.FindByID(ctx, settingsColl, taxonomyID, &d)
+	if errs.Is(err, errs.NotFound) {
+		return DefaultTaxonomy(), 0, nil
+	}
+	if err != nil {
+		return Taxonomy{}, 0, err
+	}
+	return d.Taxonomy, d.Version, nil
+}
+
+// PutTaxonomy stores t if the stored one is still at expected (0: none yet).
+func (s *MongoStore) PutTaxonomy(ctx context.Context, t Taxonomy, expected int64) error {
+	d := taxonomyDoc{ID: taxonomyID, Taxonomy: t, Version: expected + 1}
+	if expected == 0 {
+		err := s.db.Insert(ctx, settingsColl, d)
+		if errs.Is(err, errs.Conflict) {
+			return errs.E(errs.PreconditionFailed, "the taxonomy was changed by someone else; reload and retry")
+		}
+		return err
+	}
+	return s.db.ReplaceVersioned(ctx, settingsColl, taxonomyID, expected, d)
+}
