@@ -359,3 +359,24 @@ func nonNil[T any](s []T) []T {
 	}
 	return s
 }
+
+// Taxonomy is the current taxonomy and its version (0: the defaults).
+func (s *Service) Taxonomy(ctx context.Context) (Taxonomy, int64, error) {
+	return s.store.Taxonomy(ctx)
+}
+
+// SetTaxonomy replaces the taxonomy (admins only) if it is still at ifMatch.
+func (s *Service) SetTaxonomy(ctx context.Context, u *auth.User, t Taxonomy, ifMatch int64, m Meta) (Taxonomy, int64, error) {
+	if !auth.Can(u, auth.WriteTaxonomy, auth.Resource{}) {
+		_ = s.record(ctx, u, m, "taxonomy.update", nil, auth.OutcomeDenied, nil)
+		return Taxonomy{}, 0, errs.E(errs.Forbidden, "only admins may change the taxonomy")
+	}
+	if err := t.Validate(); err != nil {
+		return Taxonomy{}, 0, err
+	}
+	if err := s.store.PutTaxonomy(ctx, t, ifMatch); err != nil {
+		return Taxonomy{}, 0, err
+	}
+	return t, ifMatch + 1, s.audit.Record(ctx, auth.AuditEvent{User: u.Username, Role: u.Role, Action: "taxonomy.update",
+		Entity: auth.Entity{Type: "taxonomy", ID: "cases"}, IP: m.IP, RequestID: m.RequestID, Outcome: auth.OutcomeSuccess})
+}

@@ -23,6 +23,9 @@ func decodeJSON(c *fiber.Ctx, dst any) error {
 	if err != nil || mt != fiber.MIMEApplicationJSON {
 		return &errs.Error{Code: errs.Invalid, Message: "the body must be JSON", Fields: []errs.FieldError{{Field: "Content-Type", Message: "must be application/json"}}}
 	}
+	if len(c.Body()) > MaxJSONBody {
+		return errs.E(errs.PayloadTooLarge, "JSON bodies are limited to %d bytes", MaxJSONBody)
+	}
 	dec := json.NewDecoder(bytes.NewReader(c.Body()))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {

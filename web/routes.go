@@ -2,6 +2,8 @@ package web
 
 import (
 	"github.com/gofiber/fiber/v2"
+
+	"casefile.dev/casefile/cases"
 	"github.com/gofiber/fiber/v2/middleware/adaptor"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
@@ -27,6 +29,26 @@ func registerRoutes(app *fiber.App, d Deps) {
 	authed.Post("/users", handleUserCreate(d.Users, g))
 	authed.Get("/users/:username", handleUserGet(d.Users, g))
 	authed.Patch("/users/:username", handleUserPatch(d.Users, g))
+
+	authed.Get("/taxonomy", handleTaxonomyGet(d.Cases))
+	authed.Put("/taxonomy", handleTaxonomyPut(d.Cases, g))
+
+	authed.Get("/actors/:actor_id", handleActorProfile(d.Cases, g))
+	authed.Post("/cases", handleCaseCreate(d.Cases, g))
+	authed.Get("/cases", handleCaseList(d.Cases))
+	authed.Get("/cases/:id", handleCaseGet(d.Cases, g))
+	authed.Patch("/cases/:id", handleCasePatch(d.Cases, g))
+	authed.Post("/cases/:id/transitions", handleCaseTransition(d.Cases, g))
+	authed.Post("/cases/:id/notes", handleCaseNote(d.Cases, g))
+	authed.Get("/cases/:id/timeline", handleCaseTimeline(d.Cases))
+	authed.Post("/cases/:id/evidence", handleCaseEvidence(d.Cases, g, d.MaxAttachment))
+	authed.Get("/cases/:id/evidence/:n/file", handleEvidenceFile(d.Cases, g))
+	authed.Get("/cases/:id/enforcement/recommendation", handleRecommendation(d.Cases))
+	authed.Post("/cases/:id/enforcements", handleEnforcementPropose(d.Cases, g))
+	authed.Post("/cases/:id/enforcements/:eid/approve", handleEnforcementDecide(d.Cases, g, cases.Approve))
+	authed.Post("/cases/:id/enforcements/:eid/reject", handleEnforcementDecide(d.Cases, g, cases.Reject))
+	authed.Post("/cases/:id/enforcements/:eid/apply", handleEnforcementDecide(d.Cases, g, cases.Apply))
+	authed.Post("/cases/:id/enforcements/:eid/reverse", handleEnforcementDecide(d.Cases, g, cases.Reverse))
 
 	authed.Get("/audit", handleAuditList(d.Audit, g))
 	authed.Get("/audit/verify", handleAuditVerify(d.Audit, g))

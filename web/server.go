@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"casefile.dev/casefile/auth"
+	"casefile.dev/casefile/cases"
 )
 
 // AuthService signs callers in and out and identifies them.
@@ -54,6 +55,10 @@ type Deps struct {
 	// Metrics receives the HTTP metrics; /metrics serves it.
 	Metrics *prometheus.Registry
 	Version string
+	// Cases is the case workflow.
+	Cases CaseService
+	// MaxAttachment limits one evidence file; 0 means the default 25 MiB.
+	MaxAttachment int64
 }
 
 // Limits of the HTTP layer.
@@ -73,13 +78,18 @@ func NewServer(d Deps) *fiber.App {
 	if d.Metrics == nil {
 		d.Metrics = prometheus.NewRegistry()
 	}
+	if d.MaxAttachment <= 0 {
+		d.MaxAttachment = cases.DefaultMaxAttachment
+	}
 	if d.Ready == nil {
 		d.Ready = func(context.Context) error { return nil }
 	}
 	app := fiber.New(fiber.Config{
-		AppName:               "casefile",
-		ErrorHandler:          errorHandler(d.Logger),
-		BodyLimit:             MaxJSONBody,
+		AppName:      "casefile",
+		ErrorHandler: errorHandler(d.Logger),
+		// Uploads need room for a file plus its multipart framing; JSON
+		// bodies are held to MaxJSONBody by decodeJSON.
+		BodyLimit:             int(d.MaxAttachment) + 64<<10,
 		ReadBufferSize:        readBuffer,
 		ReadTimeout:           30 * time.Second,
 		WriteTimeout:          60 * time.Second,

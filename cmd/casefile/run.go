@@ -18,6 +18,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"casefile.dev/casefile/auth"
+	"casefile.dev/casefile/cases"
+	"casefile.dev/casefile/internal/blob"
 	"casefile.dev/casefile/internal/config"
 	"casefile.dev/casefile/internal/store"
 	"casefile.dev/casefile/web"
@@ -67,6 +69,7 @@ type app struct {
 	emb   *store.Embedded
 	audit *auth.Audit
 	auth  *auth.Service
+	cases *cases.Service
 }
 
 // open connects the store (starting the embedded one if no URI is set),
@@ -108,6 +111,14 @@ func open(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, error
 	if err := a.auth.Init(ctx); err != nil {
 		a.close(ctx)
 		return nil, err
+	}
+	blobs := blob.New(db)
+	a.cases = cases.NewService(cases.NewMongoStore(db), a.audit, a.auth, blobs, time.Now)
+	for _, initer := range []interface{ Init(context.Context) error }{blobs, a.cases} {
+		if err := initer.Init(ctx); err != nil {
+			a.close(ctx)
+			return nil, err
+		}
 	}
 	return a, nil
 }
@@ -164,6 +175,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		TrustedProxies: cfg.TrustedProxies,
 		Metrics:        reg,
 		Version:        version,
+		Cases:          a.cases,
+		MaxAttachment:  cfg.MaxAttachment,
 	})
 
 	ln, err := net.Listen("tcp", cfg.Addr)

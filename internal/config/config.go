@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -25,6 +26,7 @@ type Config struct {
 	LogLevel        slog.Level
 	TrustedProxies  []netip.Prefix
 	ShutdownTimeout time.Duration
+	MaxAttachment   int64
 	// AdminPassword sets the first admin's password; environment only, so
 	// it never shows in a process list.
 	AdminPassword string
@@ -44,6 +46,7 @@ var settings = []setting{
 	{"log-level", "CASEFILE_LOG_LEVEL", "info", "log level: debug, info, warn, error"},
 	{"trusted-proxies", "CASEFILE_TRUSTED_PROXIES", "", "comma-separated IPs or CIDRs of reverse proxies whose X-Forwarded-For is believed"},
 	{"shutdown-timeout", "CASEFILE_SHUTDOWN_TIMEOUT", "20s", "how long to drain requests on SIGINT/SIGTERM"},
+	{"max-attachment-mb", "CASEFILE_MAX_ATTACHMENT_MB", "25", "largest evidence file accepted, in MiB"},
 }
 
 // Usage writes the settings table.
@@ -110,6 +113,11 @@ func Register(fs *flag.FlagSet, getenv func(string) string) func() (Config, erro
 			problems = append(problems, fmt.Errorf("--shutdown-timeout %q: must be a positive duration", *vals["shutdown-timeout"]))
 		}
 		c.ShutdownTimeout = d
+		mb, err := strconv.Atoi(*vals["max-attachment-mb"])
+		if err != nil || mb < 1 || mb > 1024 {
+			problems = append(problems, fmt.Errorf("--max-attachment-mb %q: must be a whole number from 1 to 1024", *vals["max-attachment-mb"]))
+		}
+		c.MaxAttachment = int64(mb) << 20
 		c.TrustedProxies, err = ParsePrefixes(*vals["trusted-proxies"])
 		if err != nil {
 			problems = append(problems, fmt.Errorf("--trusted-proxies: %w", err))
