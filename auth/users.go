@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
@@ -47,7 +48,7 @@ func (s *Service) CreateUser(ctx context.Context, by *User, in NewUser, m Meta) 
 	if !Can(by, ManageUsers, Resource{}) {
 		return User{}, s.deny(ctx, by, "user.create", Entity{Type: "user", ID: in.Username}, m)
 	}
-	now := s.now().UTC()
+	now := s.now().UTC().Truncate(time.Millisecond) // what MongoDB stores
 	u := User{Username: in.Username, DisplayName: in.DisplayName, Role: in.Role, Team: in.Team, Vendor: in.Vendor, Version: 1, CreatedAt: now, UpdatedAt: now}
 	if u.DisplayName == "" {
 		u.DisplayName = u.Username
@@ -167,7 +168,7 @@ func (s *Service) UpdateUser(ctx context.Context, by *User, username string, ver
 		u.PasswordHash = hash
 	}
 	u.Version++
-	u.UpdatedAt = s.now().UTC()
+	u.UpdatedAt = s.now().UTC().Truncate(time.Millisecond) // what MongoDB stores
 	if err := s.db.ReplaceVersioned(ctx, usersCollection, username, version, u); err != nil {
 		return User{}, err
 	}

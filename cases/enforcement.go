@@ -185,8 +185,9 @@ func addsStrike(a Action, activeStrikes int) bool {
 	return !(a == Warning && activeStrikes == 0)
 }
 
+// formatDuration writes whole days as "30d", anything else as Go does.
 func formatDuration(d time.Duration) string {
-	if d%(24*time.Hour) == 0 {
+	if d > 0 && d%(24*time.Hour) == 0 {
 		return fmt.Sprintf("%dd", d/(24*time.Hour))
 	}
 	return d.String()

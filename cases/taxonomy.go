@@ -114,7 +114,7 @@ type Duration time.Duration
 // D converts to time.Duration.
 func (d Duration) D() time.Duration { return time.Duration(d) }
 
-func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
+func (d Duration) MarshalText() ([]byte, error) { return []byte(formatDuration(time.Duration(d))), nil }
 
 func (d *Duration) UnmarshalText(b []byte) error {
 	v, err := parseDuration(string(b))

@@ -3,6 +3,7 @@ package web
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/netip"
@@ -33,6 +34,11 @@ var inboundRequestID = regexp.MustCompile(`^[A-Za-z0-9._-]{8,64}$`)
 // withRequestID keeps a well-formed X-Request-ID from the caller (so a
 // proxy's id follows the request) or makes one, and echoes it back.
 func withRequestID(c *fiber.Ctx) error {
+	assignRequestID(c)
+	return c.Next()
+}
+
+func assignRequestID(c *fiber.Ctx) {
 	id := c.Get(fiber.HeaderXRequestID)
 	if !inboundRequestID.MatchString(id) {
 		var b [12]byte
@@ -41,7 +47,6 @@ func withRequestID(c *fiber.Ctx) error {
 	}
 	c.Locals(keyRequestID, id)
 	c.Set(fiber.HeaderXRequestID, id)
-	return c.Next()
 }
 
 func requestID(c *fiber.Ctx) string {
@@ -51,13 +56,17 @@ func requestID(c *fiber.Ctx) string {
 
 // securityHeaders sets the headers every response carries.
 func securityHeaders(c *fiber.Ctx) error {
+	setSecurityHeaders(c)
+	return c.Next()
+}
+
+func setSecurityHeaders(c *fiber.Ctx) {
 	c.Set(fiber.HeaderContentSecurityPolicy, "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 	c.Set(fiber.HeaderXContentTypeOptions, "nosniff")
 	c.Set(fiber.HeaderXFrameOptions, "DENY")
 	c.Set(fiber.HeaderReferrerPolicy, "no-referrer")
 	c.Set("Cross-Origin-Opener-Policy", "same-origin")
 	c.Set(fiber.HeaderCacheControl, "no-store")
-	return c.Next()
 }
 
 // recoverPanics turns a panic into a 500 problem; the stack goes to the log only.
@@ -84,17 +93,22 @@ func observe(log *slog.Logger, reg prometheus.Registerer, trusted []netip.Prefix
 	reg.MustRegister(hist)
 	return func(c *fiber.Ctx) error {
 		start := time.Now()
-		if err := c.Next(); err != nil {
+		err := c.Next()
+		route := c.Route().Path
+		// Fiber answers a path no route matches with its own 404 (or 405),
+		// leaving c.Route() at the last middleware that ran. Fiber reports
+		// a middleware route under the request's method, never "USE".
+		var fe *fiber.Error
+		if errors.As(err, &fe) && (fe.Code == fiber.StatusNotFound || fe.Code == fiber.StatusMethodNotAllowed) {
+			route = "unmatched" // keeps label cardinality bounded
+		}
+		if err != nil {
 			if herr := c.App().ErrorHandler(c, err); herr != nil {
 				_ = c.SendStatus(fiber.StatusInternalServerError)
 			}
 		}
 		elapsed := time.Since(start)
 		status := c.Response().StatusCode()
-		route := c.Route().Path
-		if c.Route().Method == "USE" {
-			route = "unmatched" // keeps label cardinality bounded
-		}
 		hist.WithLabelValues(c.Method(), route, strconv.Itoa(status)).Observe(elapsed.Seconds())
 		user := ""
 		if p := principal(c); p != nil {

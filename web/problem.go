@@ -73,6 +73,12 @@ func codeOfStatus(status int) errs.Code {
 // logged with the request id and shown to the client only as "internal".
 func errorHandler(log *slog.Logger) fiber.ErrorHandler {
 	return func(c *fiber.Ctx, err error) error {
+		if requestID(c) == "" {
+			// fasthttp refused the request before any middleware ran (431,
+			// 413): the answer still carries what every response carries.
+			assignRequestID(c)
+			setSecurityHeaders(c)
+		}
 		p := problem{Instance: c.Path(), RequestID: requestID(c)}
 		var (
 			fe *fiber.Error
