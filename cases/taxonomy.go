@@ -54,7 +54,14 @@ type Taxonomy struct {
 	// some policy areas.
 	Ladder       Ladder            `bson:"ladder" json:"ladder"`
 	LadderByArea map[string]Ladder `bson:"ladder_by_area,omitempty" json:"ladder_by_area,omitempty"`
+	// Subcategories of root causes per category (product, process,
+	// policy). Package rca reads them; they live here so that the whole
+	// taxonomy is one document with one version.
+	Subcategories map[string][]string `bson:"subcategories" json:"subcategories"`
 }
+
+// rootCauseCategories are the fixed categories every root cause is filed under.
+var rootCauseCategories = []string{"product", "process", "policy"}
 
 // DefaultTaxonomy is what a new installation starts with (DOMAIN.md).
 func DefaultTaxonomy() Taxonomy {
@@ -68,6 +75,11 @@ func DefaultTaxonomy() Taxonomy {
 			Sev4: {Triage: h(72), Resolve: h(14 * 24)},
 		},
 		Ladder: DefaultLadder(),
+		Subcategories: map[string][]string{
+			"product": {"bug", "tooling_gap", "detection_gap", "model_quality", "infrastructure"},
+			"process": {"sop_gap", "training_gap", "human_error", "handoff", "capacity", "vendor_execution"},
+			"policy":  {"policy_gap", "ambiguous_policy", "outdated_policy", "conflicting_guidance"},
+		},
 	}
 }
 
@@ -96,6 +108,22 @@ func (t Taxonomy) Validate() error {
 		target, ok := t.SLA[s]
 		if !ok || target.Triage <= 0 || target.Resolve < target.Triage {
 			f.Add("sla."+string(s), "needs a positive triage time no longer than the resolve time")
+		}
+	}
+	for _, cat := range rootCauseCategories {
+		subs := t.Subcategories[cat]
+		if len(subs) == 0 {
+			f.Add("subcategories."+cat, "must list at least one subcategory")
+		}
+		for i, sub := range subs {
+			if !tokenPattern.MatchString(sub) {
+				f.Add(fmt.Sprintf("subcategories.%s[%d]", cat, i), "must be lower_snake_case")
+			}
+		}
+	}
+	for cat := range t.Subcategories {
+		if !slices.Contains(rootCauseCategories, cat) {
+			f.Add("subcategories."+cat, "categories are product, process and policy")
 		}
 	}
 	t.Ladder.validate("ladder", &f)

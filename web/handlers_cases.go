@@ -498,4 +498,3 @@ func handleTaxonomyPut(svc CaseService, g guard) fiber.Handler {
 		return c.JSON(t)
 	}
 }
-

@@ -4,6 +4,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"casefile.dev/casefile/cases"
+	"casefile.dev/casefile/rca"
 	"github.com/gofiber/fiber/v2/middleware/adaptor"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
@@ -49,6 +50,25 @@ func registerRoutes(app *fiber.App, d Deps) {
 	authed.Post("/cases/:id/enforcements/:eid/reject", handleEnforcementDecide(d.Cases, g, cases.Reject))
 	authed.Post("/cases/:id/enforcements/:eid/apply", handleEnforcementDecide(d.Cases, g, cases.Apply))
 	authed.Post("/cases/:id/enforcements/:eid/reverse", handleEnforcementDecide(d.Cases, g, cases.Reverse))
+
+	authed.Post("/incidents", handleIncidentCreate(d.RCA, g))
+	authed.Get("/incidents", handleIncidentList(d.RCA))
+	authed.Get("/incidents/:id", handleIncidentGet(d.RCA))
+	authed.Patch("/incidents/:id", handleIncidentPatch(d.RCA, g))
+	authed.Put("/incidents/:id/rca", handleRCAPut(d.RCA, g))
+	authed.Post("/incidents/:id/action-items", handleActionItemCreate(d.RCA, g))
+	authed.Patch("/incidents/:id/action-items/:n", handleActionItemPatch(d.RCA, g))
+	authed.Get("/incidents/:id/postmortem", handlePostmortemGet(d.RCA))
+	authed.Put("/incidents/:id/postmortem", handlePostmortemPut(d.RCA, g))
+	authed.Post("/incidents/:id/postmortem/submit", handlePostmortemStep(d.RCA, g, rca.Submit))
+	authed.Post("/incidents/:id/postmortem/approve", handlePostmortemStep(d.RCA, g, rca.Approve))
+	authed.Post("/incidents/:id/postmortem/publish", handlePostmortemStep(d.RCA, g, rca.Publish))
+	authed.Post("/incidents/:id/postmortem/comments", handlePostmortemComment(d.RCA, g))
+	authed.Post("/rca/classify", handleClassify(d.RCA))
+	authed.Get("/rca/classifier", handleClassifierStats(d.RCA))
+	authed.Get("/postmortems", handlePublishedList(d.RCA))
+	authed.Get("/postmortems/:id", handlePublishedGet(d.RCA)) // also /postmortems/{id}.md
+	authed.Get("/reports/root-causes", handleRootCauseReport(d.RCA))
 
 	authed.Get("/audit", handleAuditList(d.Audit, g))
 	authed.Get("/audit/verify", handleAuditVerify(d.Audit, g))

@@ -57,6 +57,8 @@ type Deps struct {
 	Version string
 	// Cases is the case workflow.
 	Cases CaseService
+	// RCA runs incidents, RCAs and postmortems.
+	RCA RCAService
 	// MaxAttachment limits one evidence file; 0 means the default 25 MiB.
 	MaxAttachment int64
 }

@@ -22,6 +22,7 @@ import (
 	"casefile.dev/casefile/internal/blob"
 	"casefile.dev/casefile/internal/config"
 	"casefile.dev/casefile/internal/store"
+	"casefile.dev/casefile/rca"
 	"casefile.dev/casefile/web"
 )
 
@@ -70,6 +71,7 @@ type app struct {
 	audit *auth.Audit
 	auth  *auth.Service
 	cases *cases.Service
+	rca   *rca.Service
 }
 
 // open connects the store (starting the embedded one if no URI is set),
@@ -114,7 +116,13 @@ func open(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, error
 	}
 	blobs := blob.New(db)
 	a.cases = cases.NewService(cases.NewMongoStore(db), a.audit, a.auth, blobs, time.Now)
-	for _, initer := range []interface{ Init(context.Context) error }{blobs, a.cases} {
+	classifier, err := rca.NewClassifier()
+	if err != nil {
+		a.close(ctx)
+		return nil, err
+	}
+	a.rca = rca.NewService(rca.NewMongoStore(db), a.audit, a.cases, classifier, time.Now)
+	for _, initer := range []interface{ Init(context.Context) error }{blobs, a.cases, a.rca} {
 		if err := initer.Init(ctx); err != nil {
 			a.close(ctx)
 			return nil, err
@@ -176,6 +184,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		Metrics:        reg,
 		Version:        version,
 		Cases:          a.cases,
+		RCA:            a.rca,
 		MaxAttachment:  cfg.MaxAttachment,
 	})
 
@@ -281,4 +290,3 @@ func (h minLevel) WithAttrs(as []slog.Attr) slog.Handler {
 func (h minLevel) WithGroup(name string) slog.Handler {
 	return minLevel{h.Handler.WithGroup(name), h.min}
 }
-

@@ -1,0 +1,164 @@
+package rca
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"casefile.dev/casefile/internal/store"
+)
+
+// Store is what the RCA service needs from its database.
+type Store interface {
+	Init(ctx context.Context) error
+	NextIncidentNumber(ctx context.Context, year int) (int64, error)
+	NextSeq(ctx context.Context) (int64, error)
+	InsertIncident(ctx context.Context, in *Incident) error
+	Incident(ctx context.Context, id string) (Incident, error)
+	IncidentIDByKey(ctx context.Context, key string) (string, error)
+	ReplaceIncident(ctx context.Context, in *Incident, expected int64) error
+	// FindIncidents scans incidents (started in [from, to) when set).
+	FindIncidents(ctx context.Context, from, to time.Time) ([]Incident, error)
+	Postmortem(ctx context.Context, id string) (Postmortem, error)
+	InsertPostmortem(ctx context.Context, p *Postmortem) error
+	ReplacePostmortem(ctx context.Context, p *Postmortem, expected int64) error
+	InsertRevision(ctx context.Context, r *Revision) error
+	Revision(ctx context.Context, id string, rev int) (Revision, error)
+	// PublishedRevisions lists the latest published revision of every
+	// postmortem.
+	PublishedRevisions(ctx context.Context) ([]Revision, error)
+}
+
+const (
+	incidentsColl   = "incidents"
+	incidentKeyColl = "incident_keys"
+	postmortemsColl = "postmortems"
+	revisionsColl   = "postmortem_revisions"
+)
+
+// MongoStore is the MongoDB implementation of Store.
+type MongoStore struct {
+	db *store.DB
+}
+
+var _ Store = (*MongoStore)(nil)
+
+// NewMongoStore returns the store in db.
+func NewMongoStore(db *store.DB) *MongoStore { return &MongoStore{db: db} }
+
+func (s *MongoStore) Init(ctx context.Context) error {
+	for _, c := range []string{incidentsColl, incidentKeyColl, postmortemsColl, revisionsColl} {
+		if err := s.db.EnsureCollection(ctx, c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *MongoStore) NextIncidentNumber(ctx context.Context, year int) (int64, error) {
+	return s.db.NextSeq(ctx, fmt.Sprintf("incident_key_%d", year))
+}
+
+func (s *MongoStore) NextSeq(ctx context.Context) (int64, error) { return s.db.NextSeq(ctx, "feed") }
+
+type incidentKey struct {
+	Key        string `bson:"_id"`
+	IncidentID string `bson:"incident_id"`
+}
+
+func (s *MongoStore) InsertIncident(ctx context.Context, in *Incident) error {
+	if err := s.db.Insert(ctx, incidentsColl, in); err != nil {
+		return err
+	}
+	return s.db.Insert(ctx, incidentKeyColl, incidentKey{Key: in.Key, IncidentID: in.ID})
+}
+
+func (s *MongoStore) Incident(ctx context.Context, id string) (Incident, error) {
+	var in Incident
+	err := s.db.FindByID(ctx, incidentsColl, id, &in)
+	return in, err
+}
+
+func (s *MongoStore) IncidentIDByKey(ctx context.Context, key string) (string, error) {
+	var k incidentKey
+	if err := s.db.FindByID(ctx, incidentKeyColl, key, &k); err != nil {
+		return "", err
+	}
+	return k.IncidentID, nil
+}
+
+func (s *MongoStore) ReplaceIncident(ctx context.Context, in *Incident, expected int64) error {
+	return s.db.ReplaceVersioned(ctx, incidentsColl, in.ID, expected, in)
+}
+
+func (s *MongoStore) FindIncidents(ctx context.Context, from, to time.Time) ([]Incident, error) {
+	f := bson.D{}
+	if !from.IsZero() || !to.IsZero() {
+		r := bson.D{}
+		if !from.IsZero() {
+			r = append(r, bson.E{Key: "$gte", Value: from})
+		}
+		if !to.IsZero() {
+			r = append(r, bson.E{Key: "$lt", Value: to})
+		}
+		f = append(f, bson.E{Key: "started_at", Value: r})
+	}
+	cur, err := s.db.Collection(incidentsColl).Find(ctx, f)
+	if err != nil {
+		return nil, fmt.Errorf("rca: find incidents: %w", err)
+	}
+	var out []Incident
+	if err := cur.All(ctx, &out); err != nil {
+		return nil, fmt.Errorf("rca: find incidents: %w", err)
+	}
+	return out, nil
+}
+
+func (s *MongoStore) Postmortem(ctx context.Context, id string) (Postmortem, error) {
+	var p Postmortem
+	err := s.db.FindByID(ctx, postmortemsColl, id, &p)
+	return p, err
+}
+
+func (s *MongoStore) InsertPostmortem(ctx context.Context, p *Postmortem) error {
+	return s.db.Insert(ctx, postmortemsColl, p)
+}
+
+func (s *MongoStore) ReplacePostmortem(ctx context.Context, p *Postmortem, expected int64) error {
+	return s.db.ReplaceVersioned(ctx, postmortemsColl, p.ID, expected, p)
+}
+
+func revisionID(id string, rev int) string { return fmt.Sprintf("%s/%d", id, rev) }
+
+func (s *MongoStore) InsertRevision(ctx context.Context, r *Revision) error {
+	r.ID = revisionID(r.Postmortem, r.Revision)
+	return s.db.Insert(ctx, revisionsColl, r)
+}
+
+func (s *MongoStore) Revision(ctx context.Context, id string, rev int) (Revision, error) {
+	var r Revision
+	err := s.db.FindByID(ctx, revisionsColl, revisionID(id, rev), &r)
+	return r, err
+}
+
+func (s *MongoStore) PublishedRevisions(ctx context.Context) ([]Revision, error) {
+	cur, err := s.db.Collection(postmortemsColl).Find(ctx, bson.D{{Key: "published_revision", Value: bson.D{{Key: "$gt", Value: 0}}}})
+	if err != nil {
+		return nil, fmt.Errorf("rca: published postmortems: %w", err)
+	}
+	var pms []Postmortem
+	if err := cur.All(ctx, &pms); err != nil {
+		return nil, err
+	}
+	out := make([]Revision, 0, len(pms))
+	for _, p := range pms {
+		r, err := s.Revision(ctx, p.ID, p.PublishedRevision)
+		if err != nil {
+			return nil, fmt.Errorf("rca: revision %d of %s: %w", p.PublishedRevision, p.ID, err)
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}

@@ -1,0 +1,336 @@
+package web_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"net/url"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"casefile.dev/casefile/auth"
+	"casefile.dev/casefile/internal/storetest"
+	"casefile.dev/casefile/web"
+)
+
+func TestMain(m *testing.M) { storetest.Main(m) }
+
+// password is every harness user's password.
+const password = "correct horse battery staple"
+
+// Usernames of the users the harness creates, one per role.
+const (
+	adminName        = "ada"
+	leadName         = "lee"
+	investigatorName = "ivy"
+	vendorAgentName  = "val"
+	leadershipName   = "lex"
+)
+
+var userOfRole = map[auth.Role]string{
+	auth.RoleAdmin:        adminName,
+	auth.RoleLead:         leadName,
+	auth.RoleInvestigator: investigatorName,
+	auth.RoleVendorAgent:  vendorAgentName,
+	auth.RoleLeadership:   leadershipName,
+}
+
+var nonAdminRoles = []auth.Role{auth.RoleLead, auth.RoleInvestigator, auth.RoleVendorAgent, auth.RoleLeadership}
+
+// fakeClock is the only clock of a harness: auth, the audit log and the
+// token verifier all read it.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// syncBuffer is a log sink safe for the server's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+type harnessOptions struct {
+	trustedProxies []netip.Prefix
+	ready          func(context.Context) error
+}
+
+// harness is a Casefile HTTP server on real components: the embedded store,
+// auth.Service, auth.Audit and Ed25519 keys; only the clock is fake.
+type harness struct {
+	app   *fiber.App
+	svc   *auth.Service
+	audit *auth.Audit
+	clock *fakeClock
+	key   ed25519.PrivateKey
+	logs  *syncBuffer
+}
+
+func newHarness(t *testing.T, opts ...harnessOptions) *harness {
+	t.Helper()
+	var o harnessOptions
+	if len(opts) > 0 {
+		o = opts[0]
+	}
+	ctx := context.Background()
+	db := storetest.New(t)
+	clock := &fakeClock{now: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	require.NoError(t, err)
+	audit := auth.NewAudit(db, clock.Now)
+	svc, err := auth.NewService(auth.Config{
+		DB:    db,
+		Keys:  auth.NewKeySet(priv),
+		Now:   clock.Now,
+		Hash:  auth.HashParams{Memory: 64, Time: 1, Threads: 1},
+		Audit: audit,
+	})
+	require.NoError(t, err)
+	require.NoError(t, svc.Init(ctx))
+	for _, role := range auth.Roles {
+		nu := auth.NewUser{Username: userOfRole[role], Role: role, Password: password}
+		if role == auth.RoleVendorAgent {
+			nu.Vendor = "acme"
+		}
+		_, err := svc.CreateUser(ctx, &auth.System, nu, auth.Meta{})
+		require.NoError(t, err)
+	}
+	logs := &syncBuffer{}
+	app := web.NewServer(web.Deps{
+		Auth:           svc,
+		Users:          svc,
+		Audit:          audit,
+		Logger:         slog.New(slog.NewJSONHandler(logs, nil)),
+		Ready:          o.ready,
+		TrustedProxies: o.trustedProxies,
+		Version:        "test",
+	})
+	return &harness{app: app, svc: svc, audit: audit, clock: clock, key: priv, logs: logs}
+}
+
+// response is an answer with its body read.
+type response struct {
+	*http.Response
+	body []byte
+}
+
+func (r response) json(t *testing.T, v any) {
+	t.Helper()
+	require.NoError(t, json.Unmarshal(r.body, v), "body: %s", r.body)
+}
+
+// req describes one request; body is JSON-encoded unless it is a string or
+// []byte, which are sent as they are.
+type req struct {
+	method  string
+	path    string
+	token   string
+	body    any
+	header  map[string]string
+	ctype   string // Content-Type when body is set; application/json if empty
+	timeout time.Duration
+}
+
+func (h *harness) do(t *testing.T, r req) response {
+	t.Helper()
+	var body io.Reader = http.NoBody
+	if r.body != nil {
+		var b []byte
+		switch v := r.body.(type) {
+		case string:
+			b = []byte(v)
+		case []byte:
+			b = v
+		default:
+			var err error
+			b, err = json.Marshal(v)
+			require.NoError(t, err)
+		}
+		body = bytes.NewReader(b)
+	}
+	hr := httptest.NewRequest(r.method, r.path, body)
+	if r.body != nil {
+		ct := r.ctype
+		if ct == "" {
+			ct = "application/json"
+		}
+		hr.Header.Set("Content-Type", ct)
+	}
+	if r.token != "" {
+		hr.Header.Set("Authorization", "Bearer "+r.token)
+	}
+	for k, v := range r.header {
+		hr.Header.Set(k, v)
+	}
+	res, err := h.app.Test(hr, -1)
+	require.NoError(t, err)
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	require.NoError(t, err)
+	return response{Response: res, body: b}
+}
+
+func (h *harness) get(t *testing.T, path, token string) response {
+	t.Helper()
+	return h.do(t, req{method: http.MethodGet, path: path, token: token})
+}
+
+// tokens logs in through HTTP and returns the pair.
+func (h *harness) tokens(t *testing.T, username string) auth.Tokens {
+	t.Helper()
+	res := h.do(t, req{method: http.MethodPost, path: "/api/v1/auth/login", body: map[string]string{"username": username, "password": password}})
+	require.Equal(t, http.StatusOK, res.StatusCode, "login %s: %s", username, res.body)
+	var tk auth.Tokens
+	res.json(t, &tk)
+	require.NotEmpty(t, tk.AccessToken)
+	return tk
+}
+
+// login logs in through HTTP and returns the access token.
+func (h *harness) login(t *testing.T, username string) string {
+	t.Helper()
+	return h.tokens(t, username).AccessToken
+}
+
+// problemDoc is the problem+json document the API answers errors with.
+type problemDoc struct {
+	Type      string `json:"type"`
+	Title     string `json:"title"`
+	Status    int    `json:"status"`
+	Detail    string `json:"detail"`
+	Instance  string `json:"instance"`
+	RequestID string `json:"request_id"`
+	Errors    []struct {
+		Field   string `json:"field"`
+		Message string `json:"message"`
+	} `json:"errors"`
+}
+
+func (p problemDoc) fields() []string {
+	var names []string
+	for _, e := range p.Errors {
+		names = append(names, e.Field)
+	}
+	return names
+}
+
+const problemBase = "https://casefile.dev/problems/"
+
+// requireProblem checks that res is a problem+json error with status and
+// type slug, and returns the document.
+func requireProblem(t *testing.T, res response, status int, slug string) problemDoc {
+	t.Helper()
+	require.Equal(t, status, res.StatusCode, "body: %s", res.body)
+	require.Equal(t, "application/problem+json", res.Header.Get("Content-Type"))
+	var p problemDoc
+	res.json(t, &p)
+	assert.Equal(t, problemBase+slug, p.Type)
+	assert.Equal(t, status, p.Status)
+	assert.NotEmpty(t, p.Title)
+	assert.NotEmpty(t, p.RequestID)
+	assert.Equal(t, res.Header.Get("X-Request-ID"), p.RequestID, "the problem names the request id the response carries")
+	return p
+}
+
+// auditPage is the answer of GET /audit.
+type auditPage struct {
+	Items      []auth.AuditEvent `json:"items"`
+	NextCursor string            `json:"next_cursor"`
+	Total      int64             `json:"total"`
+}
+
+func (h *harness) auditEvents(t *testing.T, adminToken string, query url.Values) auditPage {
+	t.Helper()
+	res := h.get(t, "/api/v1/audit?"+query.Encode(), adminToken)
+	require.Equal(t, http.StatusOK, res.StatusCode, "body: %s", res.body)
+	var page auditPage
+	res.json(t, &page)
+	return page
+}
+
+// userPage is the answer of GET /users.
+type userPage struct {
+	Items      []map[string]any `json:"items"`
+	NextCursor string           `json:"next_cursor"`
+	Total      int64            `json:"total"`
+}
+
+// listen serves the app on a real loopback listener until the test ends.
+func (h *harness) listen(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	done := make(chan error, 1)
+	go func() { done <- h.app.Listener(ln) }()
+	t.Cleanup(func() {
+		require.NoError(t, h.app.ShutdownWithTimeout(5*time.Second))
+		<-done
+	})
+	return ln.Addr().String()
+}
+
+// rawExchange writes a raw request to addr and reads the response while
+// the request is still being written: a server that refuses a request early
+// answers and closes without reading the rest.
+func rawExchange(t *testing.T, addr string, request []byte) response {
+	t.Helper()
+	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	require.NoError(t, err)
+	defer conn.Close()
+	require.NoError(t, conn.SetDeadline(time.Now().Add(10*time.Second)))
+	go func() { _, _ = conn.Write(request) }() // fails once the server closes; that is expected
+	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	require.NoError(t, err)
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	require.NoError(t, err)
+	return response{Response: res, body: b}
+}
+
+func mustJSON(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	require.NoError(t, err)
+	return string(b)
+}
+
+func etag(version int) string { return fmt.Sprintf(`"%d"`, version) }
