@@ -118,4 +118,3 @@ func (s *Service) changeItems(ctx context.Context, u *auth.User, idOrKey string,
 	}
 	return Incident{}, errs.E(errs.Conflict, "the incident is being changed by many requests at once; retry")
 }
-

@@ -315,4 +315,3 @@ func (s *Service) ExportMarkdown(ctx context.Context, u *auth.User, idOrKey stri
 	}
 	return MarkdownExport(r.IncidentKey, r.Title, r.Severity, r.Revision, &r.PublishedAt, r.Content), nil
 }
-

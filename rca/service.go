@@ -124,7 +124,7 @@ func (s *Service) CreateIncident(ctx context.Context, u *auth.User, in NewIncide
 	inc := Incident{Kind: in.Kind, Title: in.Title, Severity: in.Severity, Status: in.Status, StartedAt: in.StartedAt.UTC(),
 		DetectedAt: in.DetectedAt, MitigatedAt: in.MitigatedAt, ResolvedAt: in.ResolvedAt, Detection: in.Detection,
 		Impact: in.Impact, Owner: in.Owner, LinkedCases: nonNil(in.LinkedCases), ActionItems: []ActionItem{},
-		RCA: RCA{RootCauses: []RootCause{}, ContributingFactors: []string{}, MitigationGaps: []MitigationGap{}},
+		RCA:       RCA{RootCauses: []RootCause{}, ContributingFactors: []string{}, MitigationGaps: []MitigationGap{}},
 		CreatedAt: now, CreatedBy: u.Username, UpdatedAt: now, Version: 1}
 	if inc.Kind == "" {
 		inc.Kind = KindIncident
