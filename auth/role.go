@@ -84,18 +84,17 @@ func Can(u *User, a Action, r Resource) bool {
 		return u.Role == RoleAdmin
 	case ReadSelf, ReadTaxonomy:
 		return true
+	case ApproveEnforcement, ApprovePostmortem:
+		// Nobody approves their own work, whatever their role.
+		if r.Author != "" && r.Author == u.Username {
+			return false
+		}
 	}
 
 	switch u.Role {
 	case RoleAdmin:
 		return true
 	case RoleLead:
-		switch a {
-		case ApprovePostmortem:
-			return r.Author == "" || r.Author != u.Username
-		case ApproveEnforcement:
-			return r.Author == "" || r.Author != u.Username
-		}
 		return true
 	case RoleInvestigator:
 		switch a {
@@ -110,7 +109,7 @@ func Can(u *User, a Action, r Resource) bool {
 		case ReadCase, EditCase:
 			return vendorSees(u, r)
 		case ProposeEnforcement:
-			return vendorSees(u, r) && (r.Enforcement == "" || slices.Contains(vendorEnforcements, r.Enforcement))
+			return vendorSees(u, r) && slices.Contains(vendorEnforcements, r.Enforcement)
 		case Search:
 			return true
 		}

@@ -253,8 +253,14 @@ func (s *Service) Refresh(ctx context.Context, raw string, m Meta) (Tokens, erro
 		return Tokens{}, err
 	}
 	u, err := s.activeUser(ctx, rt.Username)
+	if errs.Is(err, errs.Unauthenticated) {
+		return Tokens{}, errRefresh
+	}
 	if err != nil {
 		return Tokens{}, err
+	}
+	if sess.CreatedAt.Before(u.SessionsValidFrom) {
+		return Tokens{}, errRefresh
 	}
 	tokens, err := s.issue(ctx, sess, now)
 	if err != nil {
@@ -319,7 +325,7 @@ func (s *Service) Authenticate(ctx context.Context, raw string) (*Principal, err
 		}
 		return nil, err
 	}
-	if sess.RevokedAt != nil || sess.Username != u.Username {
+	if sess.RevokedAt != nil || sess.Username != u.Username || sess.CreatedAt.Before(u.SessionsValidFrom) {
 		return nil, errToken
 	}
 	return &Principal{User: u, SessionID: sess.ID}, nil

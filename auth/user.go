@@ -17,6 +17,10 @@ type User struct {
 	Vendor       string    `bson:"vendor,omitempty" json:"vendor,omitempty"`
 	Disabled     bool      `bson:"disabled" json:"disabled"`
 	PasswordHash string    `bson:"password_hash" json:"-"`
+	// SessionsValidFrom: sessions started before it are void. Disabling a
+	// user or resetting their password moves it to now, so re-enabling an
+	// account does not bring its old tokens back.
+	SessionsValidFrom time.Time `bson:"sessions_valid_from,omitempty" json:"-"`
 	Version      int64     `bson:"version" json:"version"`
 	CreatedAt    time.Time `bson:"created_at" json:"created_at"`
 	UpdatedAt    time.Time `bson:"updated_at" json:"updated_at"`

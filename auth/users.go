@@ -160,15 +160,20 @@ func (s *Service) UpdateUser(ctx context.Context, by *User, username string, ver
 	if err := joinFields(f.Err(), verr, perr); err != nil {
 		return User{}, err
 	}
+	now := s.now().UTC().Truncate(time.Millisecond) // what MongoDB stores
 	if p.Password != nil {
 		hash, err := hashPassword(*p.Password, s.hash)
 		if err != nil {
 			return User{}, err
 		}
 		u.PasswordHash = hash
+		u.SessionsValidFrom = now
+	}
+	if p.Disabled != nil && *p.Disabled {
+		u.SessionsValidFrom = now
 	}
 	u.Version++
-	u.UpdatedAt = s.now().UTC().Truncate(time.Millisecond) // what MongoDB stores
+	u.UpdatedAt = now
 	if err := s.db.ReplaceVersioned(ctx, usersCollection, username, version, u); err != nil {
 		return User{}, err
 	}
