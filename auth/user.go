@@ -10,20 +10,20 @@ import (
 
 // User is a person who signs in to Casefile.
 type User struct {
-	Username     string    `bson:"_id" json:"username"`
-	DisplayName  string    `bson:"display_name" json:"display_name"`
-	Role         Role      `bson:"role" json:"role"`
-	Team         string    `bson:"team,omitempty" json:"team,omitempty"`
-	Vendor       string    `bson:"vendor,omitempty" json:"vendor,omitempty"`
-	Disabled     bool      `bson:"disabled" json:"disabled"`
-	PasswordHash string    `bson:"password_hash" json:"-"`
+	Username     string `bson:"_id" json:"username"`
+	DisplayName  string `bson:"display_name" json:"display_name"`
+	Role         Role   `bson:"role" json:"role"`
+	Team         string `bson:"team,omitempty" json:"team,omitempty"`
+	Vendor       string `bson:"vendor,omitempty" json:"vendor,omitempty"`
+	Disabled     bool   `bson:"disabled" json:"disabled"`
+	PasswordHash string `bson:"password_hash" json:"-"`
 	// SessionsValidFrom: sessions started before it are void. Disabling a
 	// user or resetting their password moves it to now, so re-enabling an
 	// account does not bring its old tokens back.
 	SessionsValidFrom time.Time `bson:"sessions_valid_from,omitempty" json:"-"`
-	Version      int64     `bson:"version" json:"version"`
-	CreatedAt    time.Time `bson:"created_at" json:"created_at"`
-	UpdatedAt    time.Time `bson:"updated_at" json:"updated_at"`
+	Version           int64     `bson:"version" json:"version"`
+	CreatedAt         time.Time `bson:"created_at" json:"created_at"`
+	UpdatedAt         time.Time `bson:"updated_at" json:"updated_at"`
 }
 
 var (
