@@ -126,17 +126,49 @@ func Can(u *User, a Action, r Resource) bool {
 	return false
 }
 
-// investigatorSees: their own team's cases and cases assigned to them;
-// restricted cases only when assigned to them.
-func investigatorSees(u *User, r Resource) bool {
-	assigned := r.Assignee != "" && r.Assignee == u.Username
-	if r.Restricted {
-		return assigned
-	}
-	return assigned || (r.Team != "" && r.Team == u.Team)
+// CaseScope says which cases a user may read, as data, so that the search
+// index filters by exactly the rule Can applies: a case is readable when
+// All is set, or it is assigned to Assignee, or it is unrestricted and
+// belongs to Team or Vendor. The zero CaseScope allows nothing.
+type CaseScope struct {
+	All      bool
+	Assignee string
+	Team     string
+	Vendor   string
 }
 
-// vendorSees: only unrestricted cases of the agent's own vendor.
-func vendorSees(u *User, r Resource) bool {
-	return u.Vendor != "" && r.Vendor == u.Vendor && !r.Restricted
+// ReadableCases is the scope of cases u may read.
+func ReadableCases(u *User) CaseScope {
+	if u == nil || u.Disabled {
+		return CaseScope{}
+	}
+	switch u.Role {
+	case RoleAdmin, RoleLead:
+		return CaseScope{All: true}
+	case RoleInvestigator:
+		return CaseScope{Assignee: u.Username, Team: u.Team}
+	case RoleVendorAgent:
+		return CaseScope{Vendor: u.Vendor}
+	}
+	return CaseScope{}
 }
+
+// Allows reports whether the scope covers a case with the attributes of r.
+func (s CaseScope) Allows(r Resource) bool {
+	switch {
+	case s.All:
+		return true
+	case s.Assignee != "" && r.Assignee == s.Assignee:
+		return true
+	case r.Restricted:
+		return false
+	}
+	return s.Team != "" && r.Team == s.Team || s.Vendor != "" && r.Vendor == s.Vendor
+}
+
+// investigatorSees: their own team's cases and cases assigned to them;
+// restricted cases only when assigned to them.
+func investigatorSees(u *User, r Resource) bool { return ReadableCases(u).Allows(r) }
+
+// vendorSees: only unrestricted cases of the agent's own vendor.
+func vendorSees(u *User, r Resource) bool { return ReadableCases(u).Allows(r) }
