@@ -40,6 +40,19 @@ type Service struct {
 	dir   Directory
 	blobs Blobs
 	now   func() time.Time
+	// changed is told about every stored write (the search index uses it
+	// to index the case before the request answers).
+	changed func(ctx context.Context, kind, id string)
+}
+
+// OnChange registers fn to be called after every write of a case, with
+// kind "case" and the case id.
+func (s *Service) OnChange(fn func(ctx context.Context, kind, id string)) { s.changed = fn }
+
+func (s *Service) notify(ctx context.Context, id string) {
+	if s.changed != nil {
+		s.changed(ctx, "case", id)
+	}
 }
 
 // NewService wires a Service. now is the clock (tests pass a fake one).
@@ -172,6 +185,7 @@ func (s *Service) Create(ctx context.Context, u *auth.User, in NewCase, idemKey 
 	if err := s.store.AppendTimeline(ctx, c.ID, created); err != nil {
 		return Case{}, false, err
 	}
+	s.notify(ctx, c.ID)
 	if err := s.record(ctx, u, m, "case.create", &c, auth.OutcomeSuccess, map[string]string{"severity": string(c.Severity), "actor_id": c.Actor.ActorID}); err != nil {
 		return Case{}, false, err
 	}

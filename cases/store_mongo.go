@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"casefile.dev/casefile/internal/errs"
 	"casefile.dev/casefile/internal/store"
@@ -67,12 +68,20 @@ var _ Store = (*MongoStore)(nil)
 func NewMongoStore(db *store.DB) *MongoStore { return &MongoStore{db: db} }
 
 func (s *MongoStore) Init(ctx context.Context) error {
-	for _, c := range []string{casesColl, caseKeysColl, timelineColl, actorsColl, idempotencyColl, settingsColl} {
+	for _, c := range []string{caseKeysColl, timelineColl, actorsColl, idempotencyColl, settingsColl} {
 		if err := s.db.EnsureCollection(ctx, c); err != nil {
 			return err
 		}
 	}
-	return nil
+	// The search index feed reads cases by seq.
+	return s.db.EnsureCollection(ctx, casesColl, mongo.IndexModel{Keys: bson.D{{Key: "seq", Value: 1}}})
+}
+
+// CasesSince returns cases written with seq > after, in seq order.
+func (s *MongoStore) CasesSince(ctx context.Context, after int64, limit int) ([]Case, error) {
+	var out []Case
+	err := s.db.Since(ctx, casesColl, after, limit, &out)
+	return out, err
 }
 
 func (s *MongoStore) NextCaseNumber(ctx context.Context, year int) (int64, error) {

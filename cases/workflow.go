@@ -31,6 +31,10 @@ func (s *Service) change(ctx context.Context, u *auth.User, idOrKey string, ifMa
 		expected := c.Version
 		events, err := fn(&c)
 		if err != nil {
+			if errs.Is(err, errs.Forbidden) {
+				// DOMAIN.md: every denied request is an audit event.
+				_ = s.record(ctx, u, m, action, &c, auth.OutcomeDenied, nil)
+			}
 			return Case{}, err
 		}
 		err = s.save(ctx, u, &c, expected, events)
@@ -69,6 +73,7 @@ func (s *Service) save(ctx context.Context, u *auth.User, c *Case, expected int6
 			return err
 		}
 	}
+	s.notify(ctx, c.ID)
 	return nil
 }
 
@@ -155,6 +160,10 @@ func (s *Service) Update(ctx context.Context, u *auth.User, idOrKey string, ifMa
 		}
 		if err := s.checkReassignment(ctx, u, &before, c); err != nil {
 			return nil, err
+		}
+		if before.Restricted && !c.Restricted && slices.Contains(c.PolicyAreas, "child_safety") {
+			return nil, &errs.Error{Code: errs.Invalid, Message: "child_safety cases are always restricted",
+				Fields: []errs.FieldError{{Field: "restricted", Message: "cannot be lifted while child_safety is a policy area"}}}
 		}
 		c.forcedRestriction()
 		events := []TimelineEntry{{Kind: EventEdit, Text: "changed " + strings.Join(changed, ", ")}}

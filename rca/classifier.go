@@ -15,29 +15,37 @@ import (
 	"github.com/blevesearch/bleve/v2/registry"
 )
 
-// seedVocabulary is the day-one knowledge of the classifier.
+// seedVocabulary is the classifier's day-one knowledge.
 //
-// Format: a JSON object whose keys are categories ("product", "process",
-// "policy"; every category must be present, no other key is allowed) and
-// whose values are lists of terms or short phrases typical of root causes
-// of that category, e.g.
+// Format: a JSON object with one key per category ("product", "process",
+// "policy"; all three required, no other key allowed), each mapping to a
+// list of words or short phrases typical of root causes of that category:
 //
 //	{"product": ["bug", "feature flag", ...], "process": ["SOP", ...], "policy": ["loophole", ...]}
 //
-// Each phrase is run through the same analyzer as the text being classified
-// (Tokens) and every resulting feature (stem, and bigram of adjacent stems)
-// enters the model as seedWeight pseudo-occurrences in its category. One
-// learned root cause contributes one occurrence per feature it contains, so
-// a few dozen labelled examples per category outweigh the seeds.
+// Each entry is run through Tokens. An entry of one stem adds that stem; an
+// entry of several stems adds only the bigrams of its consecutive stems, so
+// the words of "edge case" or "review tool" are evidence together, never
+// one by one (list a word on its own when it is telling by itself). Every
+// feature an entry adds counts as seedWeight occurrences in its category,
+// as if that many labelled root causes had used it. A labelled root cause
+// adds one occurrence of each of its features, so after a few dozen labels
+// per category the labels outweigh the seeds.
 //
 //go:embed seed_vocabulary.json
 var seedVocabulary []byte
 
 const (
-	// seedWeight is the pseudo-count of each feature of each seed phrase.
-	seedWeight = 2.0
-	// smoothing is the Laplace (add-one) smoothing of term counts.
+	// seedWeight is the pseudo-count of each feature of each seed entry.
+	seedWeight = 4.0
+	// smoothing is the Laplace (add-one) smoothing of feature counts.
 	smoothing = 1.0
+	// headStems is how many leading stems of a text count extra: a root
+	// cause usually opens by naming what failed ("The review tool …",
+	// "Night-shift reviewers …", "The harassment policy …").
+	headStems = 3
+	// headWeight is the weight of the features of the leading stems.
+	headWeight = 2.0
 	// maxInputBytes bounds the text analysed per call, so the cost of
 	// classifying or learning is bounded; longer text is truncated.
 	maxInputBytes = 20_000
@@ -48,14 +56,14 @@ const (
 	minCrossValidate = 10
 	// defaultFolds is used when Stats is asked for fewer than two folds.
 	defaultFolds = 5
-	// foldSeed seeds the stable shuffle that assigns examples to folds.
-	foldSeed = 0x5eed_ca5e
+	// foldSeed seeds the shuffle that assigns examples to folds.
+	foldSeed = 0x5eedca5e
 )
 
-// englishAnalyzer is Bleve's English analyzer (unicode tokenizer, possessive
-// and stop-word removal, lower case, Porter stemming), the one the search
-// index uses for text. It is built once and immutable; Bleve analyzers are
-// safe for concurrent use.
+// englishAnalyzer is Bleve's English analyzer (unicode tokenizer,
+// possessive removal, lower case, English stop words, Porter stemmer), the
+// analyzer search uses for English text. It is built once and never
+// changes; Bleve analyzers are safe for concurrent use.
 var englishAnalyzer = sync.OnceValues(func() (analysis.Analyzer, error) {
 	return registry.NewCache().AnalyzerNamed(en.AnalyzerName)
 })
@@ -82,30 +90,38 @@ type ClassifierStats struct {
 	SeedTerms      int              `json:"seed_terms"`
 }
 
-// seeds is the parsed seed vocabulary; immutable once built.
+// seeds is the parsed seed vocabulary; never changed once built.
 type seeds struct {
 	counts  map[Category]map[string]float64
 	totals  map[Category]float64
 	vocab   map[string]struct{}
-	phrases int
+	entries int
 }
 
-// Classifier suggests the category of a root cause from its text: a
-// multinomial naive Bayes model over the stems and stem bigrams of Tokens,
-// with Laplace smoothing, a uniform prior over categories (the suggestion
-// rests on the text, not on which category has been labelled most) and
-// scores computed in log space. It starts from the seed vocabulary and
-// learns incrementally from confirmed categories. Features never seen in
-// seeds or labels are ignored.
+// Classifier suggests the category of a root cause from its text.
 //
-// A Classifier is safe for concurrent use.
+// The model is naive Bayes in its complement form (Rennie et al., 2003:
+// each category is scored by how badly the text fits the other categories,
+// which keeps a category with wordier examples from being penalised), with
+// Laplace smoothing and all arithmetic in log space. Features are the stems
+// of Tokens and the bigrams of consecutive stems. At classification time
+// each feature is weighted by its smoothed inverse document frequency over
+// the learned root causes, so words every root cause uses ("review",
+// "queue") say little, and the features of the first headStems stems count
+// headWeight times. Features never seen in seeds or labels are ignored.
+// Scores are the softmax of the category scores.
+//
+// A Classifier starts from the seed vocabulary and learns incrementally.
+// It is safe for concurrent use.
 type Classifier struct {
 	seeds *seeds
 
 	mu           sync.RWMutex
-	learned      map[Category]map[string]int // feature counts from labels
+	learned      map[Category]map[string]int // feature occurrences in labels
 	learnedTotal map[Category]int
-	learnedRefs  map[string]int // learned count of a feature over all categories
+	learnedRefs  map[string]int // occurrences of a feature over all categories
+	docFreq      map[string]int // learned root causes containing a feature
+	docs         int            // learned root causes
 	vocab        int            // |seed features ∪ learned features|
 }
 
@@ -128,6 +144,7 @@ func newSeeded(s *seeds) *Classifier {
 		learned:      make(map[Category]map[string]int, len(Categories)),
 		learnedTotal: make(map[Category]int, len(Categories)),
 		learnedRefs:  make(map[string]int),
+		docFreq:      make(map[string]int),
 		vocab:        len(s.vocab),
 	}
 	for _, cat := range Categories {
@@ -141,74 +158,87 @@ func parseSeeds(data []byte) (*seeds, error) {
 	if err := json.Unmarshal(data, &raw); err != nil {
 		return nil, fmt.Errorf("rca: seed vocabulary: %w", err)
 	}
-	s := &seeds{
-		counts: make(map[Category]map[string]float64, len(Categories)),
-		totals: make(map[Category]float64, len(Categories)),
-		vocab:  make(map[string]struct{}),
-	}
 	for cat := range raw {
 		if !cat.Valid() {
 			return nil, fmt.Errorf("rca: seed vocabulary: unknown category %q", cat)
 		}
 	}
+	s := &seeds{
+		counts: make(map[Category]map[string]float64, len(Categories)),
+		totals: make(map[Category]float64, len(Categories)),
+		vocab:  make(map[string]struct{}),
+	}
 	for _, cat := range Categories {
-		phrases := raw[cat]
-		if len(phrases) == 0 {
-			return nil, fmt.Errorf("rca: seed vocabulary: no terms for category %q", cat)
+		entries := raw[cat]
+		if len(entries) == 0 {
+			return nil, fmt.Errorf("rca: seed vocabulary: no entries for category %q", cat)
 		}
 		s.counts[cat] = make(map[string]float64)
-		for _, p := range phrases {
-			feats := features(p)
+		for _, e := range entries {
+			feats := seedFeatures(e)
 			if len(feats) == 0 {
-				return nil, fmt.Errorf("rca: seed vocabulary: %s term %q has no indexable words", cat, p)
+				return nil, fmt.Errorf("rca: seed vocabulary: %s entry %q has only stop words", cat, e)
 			}
 			for _, f := range feats {
 				s.counts[cat][f] += seedWeight
 				s.totals[cat] += seedWeight
 				s.vocab[f] = struct{}{}
 			}
-			s.phrases++
+			s.entries++
 		}
 	}
 	return s, nil
 }
 
-// Tokens returns the stemmed tokens of text as Bleve's English analyzer
-// produces them, in order, so that search and the classifier see the same
-// words.
+// Tokens returns the stems of text in order, as Bleve's English analyzer
+// produces them, so that search and the classifier see the same words.
 func Tokens(text string) []string {
-	stream := analyze(text)
+	a, err := englishAnalyzer()
+	if err != nil {
+		// The en package registers the analyzer in its init; failing to
+		// build it is a programming error, which NewClassifier reports.
+		panic(fmt.Sprintf("rca: english analyzer: %v", err))
+	}
+	stream := a.Analyze([]byte(text))
 	out := make([]string, 0, len(stream))
 	for _, t := range stream {
-		out = append(out, string(t.Term))
+		if len(t.Term) > 0 {
+			out = append(out, string(t.Term))
+		}
 	}
 	return out
 }
 
-func analyze(text string) analysis.TokenStream {
-	a, err := englishAnalyzer()
-	if err != nil {
-		// The analyzer is registered by the en package's init; failing to
-		// build it is a programming error that NewClassifier reports first.
-		panic(fmt.Sprintf("rca: english analyzer: %v", err))
+// features returns the model's features of text, after truncating it to
+// maxInputBytes: each stem followed by the bigram it ends, if any, of
+// consecutive stems (stop words are skipped, so "terms of service" gives
+// "term servic"). The features of the i-th stem are at 2i-1 and 2i (2i
+// alone for the first), which is how classify finds the leading ones.
+func features(text string) []string {
+	stems := Tokens(truncate(text, maxInputBytes))
+	out := make([]string, 0, 2*len(stems))
+	for i, s := range stems {
+		out = append(out, s)
+		if i > 0 {
+			out = append(out, stems[i-1]+" "+s)
+		}
 	}
-	return a.Analyze([]byte(text))
+	return out
 }
 
-// features returns the model's features of text: its stems and the bigrams
-// of stems adjacent in the text (no stop word between them), after
-// truncating text to maxInputBytes.
-func features(text string) []string {
-	stream := analyze(truncate(text, maxInputBytes))
-	out := make([]string, 0, 2*len(stream))
-	for i, t := range stream {
-		if len(t.Term) == 0 {
-			continue
-		}
-		out = append(out, string(t.Term))
-		if i > 0 && len(stream[i-1].Term) > 0 && stream[i-1].Position+1 == t.Position {
-			out = append(out, string(stream[i-1].Term)+" "+string(t.Term))
-		}
+// headFeatures is the number of features (see features) of the first
+// headStems stems.
+const headFeatures = 2*headStems - 1
+
+// seedFeatures returns the features a seed entry adds (see seedVocabulary).
+func seedFeatures(entry string) []string {
+	stems := Tokens(entry)
+	if len(stems) == 1 {
+		return stems
+	}
+	out := make([]string, 0, len(stems))
+	for i := 1; i < len(stems); i++ {
+		out = append(out, stems[i-1]+" "+stems[i])
 	}
 	return out
 }
@@ -224,9 +254,9 @@ func truncate(s string, n int) string {
 	return s[:n]
 }
 
-// Classify suggests a category for text. Empty text, or text with no word
-// the model knows, gets the prior: uniform, Category the first of
-// Categories, no terms.
+// Classify suggests a category for text. Empty text, or text with no
+// feature the model knows, gets the prior: uniform scores, Category the
+// first of Categories, no terms.
 func (c *Classifier) Classify(text string) Suggestion {
 	feats := features(text)
 	c.mu.RLock()
@@ -234,7 +264,7 @@ func (c *Classifier) Classify(text string) Suggestion {
 	return c.classify(feats)
 }
 
-// prior is the suggestion when the text carries no evidence.
+// prior is the suggestion for text that carries no evidence.
 func prior() Suggestion {
 	p := 1 / float64(len(Categories))
 	scores := make(map[Category]float64, len(Categories))
@@ -242,13 +272,6 @@ func prior() Suggestion {
 		scores[cat] = p
 	}
 	return Suggestion{Category: Categories[0], Confidence: p, Scores: scores, Terms: []string{}}
-}
-
-// logLikelihood returns log P(f | cat) given the per-category log
-// denominators. c.mu must be held.
-func (c *Classifier) logLikelihood(f string, cat Category, logDenom float64) float64 {
-	n := c.seeds.counts[cat][f] + float64(c.learned[cat][f])
-	return math.Log(n+smoothing) - logDenom
 }
 
 // known reports whether f is in the vocabulary. c.mu must be held.
@@ -259,82 +282,104 @@ func (c *Classifier) known(f string) bool {
 	return c.learnedRefs[f] > 0
 }
 
+// count is the occurrences of f in cat, seeds included. c.mu must be held.
+func (c *Classifier) count(cat Category, f string) float64 {
+	return c.seeds.counts[cat][f] + float64(c.learned[cat][f])
+}
+
 // classify scores features. c.mu must be held (read).
 func (c *Classifier) classify(feats []string) Suggestion {
-	counts := make(map[string]int, len(feats))
-	for _, f := range feats {
-		if c.known(f) {
-			counts[f]++
+	// Weight of each known feature: occurrences, the leading ones counting
+	// headWeight, times the feature's inverse document frequency.
+	weight := make(map[string]float64, len(feats))
+	for i, f := range feats {
+		if !c.known(f) {
+			continue
 		}
+		w := 1.0
+		if i < headFeatures {
+			w = headWeight
+		}
+		weight[f] += w
 	}
-	if len(counts) == 0 {
+	if len(weight) == 0 {
 		return prior()
 	}
-	terms := make([]string, 0, len(counts))
-	for f := range counts {
+	terms := make([]string, 0, len(weight))
+	for f := range weight {
 		terms = append(terms, f)
 	}
-	sort.Strings(terms) // deterministic summation order
+	sort.Strings(terms) // a fixed summation order makes results reproducible
+	for _, f := range terms {
+		weight[f] *= math.Log(float64(c.docs+1)/float64(c.docFreq[f]+1)) + 1
+	}
 
 	k := len(Categories)
-	logDenom := make([]float64, k)
+	var total float64
+	totals := make([]float64, k)
 	for i, cat := range Categories {
-		logDenom[i] = math.Log(c.seeds.totals[cat] + float64(c.learnedTotal[cat]) + smoothing*float64(c.vocab))
+		totals[i] = c.seeds.totals[cat] + float64(c.learnedTotal[cat])
+		total += totals[i]
 	}
-	// ll[j][i] is log P(terms[j] | Categories[i]).
-	ll := make([][]float64, len(terms))
-	logPost := make([]float64, k) // uniform prior: a constant, dropped
+	// contrib[j][i] is what terms[j] adds to the score of Categories[i]:
+	// minus its weighted log-probability in the complement of that category.
+	contrib := make([][]float64, len(terms))
+	score := make([]float64, k)
 	for j, f := range terms {
-		ll[j] = make([]float64, k)
+		var all float64
+		n := make([]float64, k)
 		for i, cat := range Categories {
-			ll[j][i] = c.logLikelihood(f, cat, logDenom[i])
-			logPost[i] += float64(counts[f]) * ll[j][i]
+			n[i] = c.count(cat, f)
+			all += n[i]
+		}
+		contrib[j] = make([]float64, k)
+		for i := range Categories {
+			logComplement := math.Log(all-n[i]+smoothing) - math.Log(total-totals[i]+smoothing*float64(c.vocab))
+			contrib[j][i] = -weight[f] * logComplement
+			score[i] += contrib[j][i]
 		}
 	}
 
 	best := 0
 	for i := 1; i < k; i++ {
-		if logPost[i] > logPost[best] {
+		if score[i] > score[best] {
 			best = i
 		}
 	}
 	var sum float64
 	post := make([]float64, k)
-	for i := range logPost {
-		post[i] = math.Exp(logPost[i] - logPost[best])
+	for i := range score {
+		post[i] = math.Exp(score[i] - score[best])
 		sum += post[i]
 	}
-	s := Suggestion{
-		Category: Categories[best],
-		Scores:   make(map[Category]float64, k),
-	}
+	s := Suggestion{Category: Categories[best], Scores: make(map[Category]float64, k)}
 	for i, cat := range Categories {
 		s.Scores[cat] = post[i] / sum
 	}
 	s.Confidence = s.Scores[s.Category]
 
-	// A term's weight for the winner: how much more likely it is under the
-	// winner than under the strongest other category, times its count.
-	type weighted struct {
+	// A term favours the winner by its smallest margin over another
+	// category.
+	type margin struct {
 		term string
-		w    float64
+		m    float64
 	}
-	ws := make([]weighted, 0, len(terms))
+	margins := make([]margin, 0, len(terms))
 	for j, f := range terms {
-		other := math.Inf(-1)
+		m := math.Inf(1)
 		for i := range Categories {
-			if i != best && ll[j][i] > other {
-				other = ll[j][i]
+			if i != best {
+				m = min(m, contrib[j][best]-contrib[j][i])
 			}
 		}
-		if w := float64(counts[f]) * (ll[j][best] - other); w > 0 {
-			ws = append(ws, weighted{f, w})
+		if m > 0 {
+			margins = append(margins, margin{f, m})
 		}
 	}
-	sort.SliceStable(ws, func(a, b int) bool { return ws[a].w > ws[b].w })
-	s.Terms = make([]string, 0, min(len(ws), maxSuggestionTerms))
-	for _, w := range ws[:min(len(ws), maxSuggestionTerms)] {
-		s.Terms = append(s.Terms, w.term)
+	sort.SliceStable(margins, func(a, b int) bool { return margins[a].m > margins[b].m })
+	s.Terms = make([]string, 0, min(len(margins), maxSuggestionTerms))
+	for _, m := range margins[:min(len(margins), maxSuggestionTerms)] {
+		s.Terms = append(s.Terms, m.term)
 	}
 	return s
 }
@@ -350,10 +395,11 @@ func (c *Classifier) Learn(ex ...Labeled) {
 	}
 }
 
-// Unlearn removes examples added by Learn, e.g. when a root cause's text or
-// category is edited or the root cause is deleted. Counts never go below
-// zero and the seeds are never touched, so unlearning an example that was
-// never learned does no harm.
+// Unlearn reverses Learn for the same examples, e.g. when a root cause's
+// text or category is edited (unlearn the old, learn the new) or the root
+// cause is deleted. Counts never go below zero and the seeds are never
+// touched, so unlearning an example that was never learned cannot leave
+// the model below its day-one state.
 func (c *Classifier) Unlearn(ex ...Labeled) {
 	prepared := prepare(ex)
 	c.mu.Lock()
@@ -368,7 +414,7 @@ type preparedExample struct {
 	feats []string
 }
 
-// prepare analyses examples outside the lock, dropping invalid categories.
+// prepare analyses examples, outside any lock, dropping invalid categories.
 func prepare(ex []Labeled) []preparedExample {
 	out := make([]preparedExample, 0, len(ex))
 	for _, e := range ex {
@@ -380,8 +426,25 @@ func prepare(ex []Labeled) []preparedExample {
 	return out
 }
 
+// distinct returns feats without repeats.
+func distinct(feats []string) []string {
+	seen := make(map[string]struct{}, len(feats))
+	out := make([]string, 0, len(feats))
+	for _, f := range feats {
+		if _, ok := seen[f]; !ok {
+			seen[f] = struct{}{}
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
 // learn adds one example's features. c.mu must be held (write).
 func (c *Classifier) learn(cat Category, feats []string) {
+	c.docs++
+	for _, f := range distinct(feats) {
+		c.docFreq[f]++
+	}
 	for _, f := range feats {
 		c.learned[cat][f]++
 		c.learnedTotal[cat]++
@@ -396,6 +459,18 @@ func (c *Classifier) learn(cat Category, feats []string) {
 
 // unlearn removes one example's features. c.mu must be held (write).
 func (c *Classifier) unlearn(cat Category, feats []string) {
+	if c.docs > 0 {
+		c.docs--
+	}
+	for _, f := range distinct(feats) {
+		switch c.docFreq[f] {
+		case 0:
+		case 1:
+			delete(c.docFreq, f)
+		default:
+			c.docFreq[f]--
+		}
+	}
 	for _, f := range feats {
 		n := c.learned[cat][f]
 		if n == 0 {
@@ -417,17 +492,17 @@ func (c *Classifier) unlearn(cat Category, feats []string) {
 	}
 }
 
-// Stats reports the label counts of labeled (examples with an invalid
-// category are left out) and, from 10 examples on, the accuracy of k-fold
+// Stats counts labeled per category (examples with an invalid category are
+// left out) and, from 10 examples on, measures accuracy by k-fold
 // cross-validation over them: each fold is classified by a fresh seeded
 // classifier trained on the other folds. folds below 2 means 5; more folds
 // than examples means leave-one-out. Folds are stratified by category and
-// assigned after a shuffle with a fixed seed, so the result is
-// deterministic. Stats does not change c.
+// dealt after a shuffle with a fixed seed, so the result is deterministic.
+// Stats neither reads nor changes what c has learned.
 func (c *Classifier) Stats(labeled []Labeled, folds int) ClassifierStats {
 	st := ClassifierStats{
 		Labels:    make(map[Category]int, len(Categories)),
-		SeedTerms: c.seeds.phrases,
+		SeedTerms: c.seeds.entries,
 	}
 	for _, cat := range Categories {
 		st.Labels[cat] = 0
@@ -467,9 +542,9 @@ func (c *Classifier) Stats(labeled []Labeled, folds int) ClassifierStats {
 	return st
 }
 
-// assignFolds gives each example a fold in [0, k): examples of each
-// category, in a shuffle seeded with foldSeed, are dealt round-robin, so
-// every fold gets a near-equal share of each category.
+// assignFolds gives each example a fold in [0, k): the examples of each
+// category, shuffled by a generator seeded with foldSeed, are dealt
+// round-robin, so every fold gets a near-equal share of each category.
 func assignFolds(ex []preparedExample, k int) []int {
 	rng := rand.New(rand.NewPCG(foldSeed, uint64(len(ex))))
 	fold := make([]int, len(ex))

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"math"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -72,7 +73,7 @@ func accuracy(t *testing.T, c *Classifier, ex []Labeled) float64 {
 	return float64(correct) / float64(len(ex))
 }
 
-func TestEvalSetIsBalanced(t *testing.T) {
+func TestClassifierEvalSetIsBalanced(t *testing.T) {
 	ex := loadEval(t)
 	require.GreaterOrEqual(t, len(ex), 180)
 	per := map[Category]int{}
@@ -358,7 +359,7 @@ func TestClassifierStatsDoesNotChangeClassifier(t *testing.T) {
 	assert.Equal(t, want, c.Classify(probe))
 }
 
-func TestClassifierStatsCrossValidationBeatsChance(t *testing.T) {
+func TestClassifierStatsCrossValidatedAccuracyOnEvalSet(t *testing.T) {
 	st := newTestClassifier(t).Stats(loadEval(t), 10)
 	require.NotNil(t, st.CrossValidated)
 	t.Logf("10-fold cross-validated accuracy on the eval set: %.1f%%", 100**st.CrossValidated)
@@ -429,7 +430,7 @@ func TestTokens(t *testing.T) {
 	}
 }
 
-func TestSeedVocabulary(t *testing.T) {
+func TestClassifierSeedVocabulary(t *testing.T) {
 	s, err := parseSeeds(seedVocabulary)
 	require.NoError(t, err)
 	for _, cat := range Categories {
@@ -453,6 +454,26 @@ func TestSeedVocabulary(t *testing.T) {
 	}
 }
 
+func FuzzTokens(f *testing.F) {
+	f.Add("Reviewers Escalated the Policies")
+	f.Add("")
+	f.Add("\xff\xfe\x00 invalid utf-8 \xc3")
+	f.Add("ﬁle Ǆ İstanbul ß ΣΑΣ 🙂 ‮rtl‬")
+	f.Add("it's the vendor's vendors' queue's")
+
+	f.Fuzz(func(t *testing.T, text string) {
+		got := Tokens(text)
+		for _, tok := range got {
+			if tok == "" {
+				t.Fatalf("empty token from %q", text)
+			}
+		}
+		if again := Tokens(text); !slices.Equal(got, again) {
+			t.Fatalf("Tokens(%q) not deterministic: %q then %q", text, got, again)
+		}
+	})
+}
+
 func FuzzClassify(f *testing.F) {
 	f.Add("The spam classifier's new threshold shipped without a holdout evaluation")
 	f.Add("Night-shift reviewers at the BPO were not trained on the updated SOP")
@@ -464,11 +485,6 @@ func FuzzClassify(f *testing.F) {
 	c := newTestClassifier(f)
 	c.Learn(Labeled{Text: "the dashboard query had a bug", Category: Product})
 	f.Fuzz(func(t *testing.T, text string) {
-		for _, tok := range Tokens(text) {
-			if tok == "" {
-				t.Fatalf("empty token from %q", text)
-			}
-		}
 		s := c.Classify(text)
 		if !s.Category.Valid() {
 			t.Fatalf("invalid category %q", s.Category)

@@ -109,6 +109,7 @@ func (s *Service) PutPostmortem(ctx context.Context, u *auth.User, idOrKey strin
 			return Postmortem{}, false, err
 		}
 	}
+	s.notify(ctx, "postmortem", p.ID)
 	if err := s.record(ctx, u, m, "postmortem.update", "postmortem", in.Key, auth.OutcomeSuccess, map[string]string{"revision": strconv.Itoa(p.Revision)}); err != nil {
 		return Postmortem{}, false, err
 	}
@@ -196,6 +197,7 @@ func (s *Service) Step(ctx context.Context, u *auth.User, idOrKey string, step P
 	if err := s.store.ReplacePostmortem(ctx, &p, expected); err != nil {
 		return PublishResult{}, err
 	}
+	s.notify(ctx, "postmortem", p.ID)
 	if err := s.record(ctx, u, m, "postmortem."+string(step), "postmortem", in.Key, auth.OutcomeSuccess, map[string]string{"revision": strconv.Itoa(p.Revision)}); err != nil {
 		return PublishResult{}, err
 	}

@@ -34,6 +34,17 @@ type Service struct {
 	classify *Classifier
 	markdown *Markdown
 	now      func() time.Time
+	changed  func(ctx context.Context, kind, id string)
+}
+
+// OnChange registers fn to be called after every stored write of an
+// incident (kind "incident") or postmortem (kind "postmortem").
+func (s *Service) OnChange(fn func(ctx context.Context, kind, id string)) { s.changed = fn }
+
+func (s *Service) notify(ctx context.Context, kind, id string) {
+	if s.changed != nil {
+		s.changed(ctx, kind, id)
+	}
 }
 
 // NewService wires a Service.
@@ -146,21 +157,33 @@ func (s *Service) CreateIncident(ctx context.Context, u *auth.User, in NewIncide
 	inc.ID, inc.Key = newID(), fmt.Sprintf("INC-%d-%d", now.Year(), n)
 	// Link the cases first: a case the caller may not see fails the
 	// request before anything is stored.
-	for _, k := range inc.LinkedCases {
+	for i, k := range inc.LinkedCases {
 		if err := s.cases.LinkIncident(ctx, u, k, inc.Key, true, m); err != nil {
+			s.unlinkCases(ctx, u, inc.LinkedCases[:i], inc.Key, m)
 			return Incident{}, linkError(k, err)
 		}
 	}
 	if inc.Seq, err = s.store.NextSeq(ctx); err != nil {
+		s.unlinkCases(ctx, u, inc.LinkedCases, inc.Key, m)
 		return Incident{}, err
 	}
 	if err := s.store.InsertIncident(ctx, &inc); err != nil {
+		s.unlinkCases(ctx, u, inc.LinkedCases, inc.Key, m)
 		return Incident{}, err
 	}
 	if err := s.record(ctx, u, m, "incident.create", "incident", inc.Key, auth.OutcomeSuccess, map[string]string{"severity": string(inc.Severity)}); err != nil {
 		return Incident{}, err
 	}
 	return s.present(ctx, u, inc), nil
+}
+
+// unlinkCases undoes the links a failed request made, so that no case
+// points at an incident that was not stored or does not link it back. It
+// is best effort: the request's own error is what the caller reports.
+func (s *Service) unlinkCases(ctx context.Context, u *auth.User, caseKeys []string, incidentKey string, m auth.Meta) {
+	for _, k := range caseKeys {
+		_ = s.cases.LinkIncident(ctx, u, k, incidentKey, false, m)
+	}
 }
 
 func linkError(key string, err error) error {
@@ -289,14 +312,18 @@ func (s *Service) UpdateIncident(ctx context.Context, u *auth.User, idOrKey stri
 	if err := in.validate(); err != nil {
 		return Incident{}, err
 	}
+	var added []string
 	for _, k := range in.LinkedCases {
 		if !slices.Contains(before, k) {
 			if err := s.cases.LinkIncident(ctx, u, k, in.Key, true, m); err != nil {
+				s.unlinkCases(ctx, u, added, in.Key, m)
 				return Incident{}, linkError(k, err)
 			}
+			added = append(added, k)
 		}
 	}
 	if err := s.save(ctx, &in, ifMatch); err != nil {
+		s.unlinkCases(ctx, u, added, in.Key, m)
 		return Incident{}, err
 	}
 	for _, k := range before {
@@ -318,7 +345,11 @@ func (s *Service) save(ctx context.Context, in *Incident, expected int64) error 
 		return err
 	}
 	in.Version, in.Seq, in.UpdatedAt = expected+1, seq, s.clock()
-	return s.store.ReplaceIncident(ctx, in, expected)
+	if err := s.store.ReplaceIncident(ctx, in, expected); err != nil {
+		return err
+	}
+	s.notify(ctx, "incident", in.ID)
+	return nil
 }
 
 // PutRCA replaces the RCA of an incident. Every root cause gets the

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"casefile.dev/casefile/internal/store"
 )
@@ -49,12 +50,32 @@ var _ Store = (*MongoStore)(nil)
 func NewMongoStore(db *store.DB) *MongoStore { return &MongoStore{db: db} }
 
 func (s *MongoStore) Init(ctx context.Context) error {
-	for _, c := range []string{incidentsColl, incidentKeyColl, postmortemsColl, revisionsColl} {
+	bySeq := mongo.IndexModel{Keys: bson.D{{Key: "seq", Value: 1}}} // read by the search index feed
+	for _, c := range []string{incidentKeyColl, revisionsColl} {
 		if err := s.db.EnsureCollection(ctx, c); err != nil {
 			return err
 		}
 	}
+	for _, c := range []string{incidentsColl, postmortemsColl} {
+		if err := s.db.EnsureCollection(ctx, c, bySeq); err != nil {
+			return err
+		}
+	}
 	return nil
+}
+
+// IncidentsSince returns incidents written with seq > after, in seq order.
+func (s *MongoStore) IncidentsSince(ctx context.Context, after int64, limit int) ([]Incident, error) {
+	var out []Incident
+	err := s.db.Since(ctx, incidentsColl, after, limit, &out)
+	return out, err
+}
+
+// PostmortemsSince returns postmortems written with seq > after, in seq order.
+func (s *MongoStore) PostmortemsSince(ctx context.Context, after int64, limit int) ([]Postmortem, error) {
+	var out []Postmortem
+	err := s.db.Since(ctx, postmortemsColl, after, limit, &out)
+	return out, err
 }
 
 func (s *MongoStore) NextIncidentNumber(ctx context.Context, year int) (int64, error) {

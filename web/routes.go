@@ -70,6 +70,8 @@ func registerRoutes(app *fiber.App, d Deps) {
 	authed.Get("/postmortems/:id", handlePublishedGet(d.RCA)) // also /postmortems/{id}.md
 	authed.Get("/reports/root-causes", handleRootCauseReport(d.RCA))
 
+	authed.Get("/search", handleSearch(d.Search))
+
 	authed.Get("/audit", handleAuditList(d.Audit, g))
 	authed.Get("/audit/verify", handleAuditVerify(d.Audit, g))
 }

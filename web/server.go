@@ -59,6 +59,8 @@ type Deps struct {
 	Cases CaseService
 	// RCA runs incidents, RCAs and postmortems.
 	RCA RCAService
+	// Search answers /search.
+	Search Searcher
 	// MaxAttachment limits one evidence file; 0 means the default 25 MiB.
 	MaxAttachment int64
 }

@@ -83,6 +83,22 @@ func startServer(t *testing.T, dataDir string, env map[string]string) *server {
 	return s
 }
 
+// waitReady polls /readyz: the search index catches up in the background
+// after the server starts listening.
+func (s *server) waitReady(t *testing.T) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		resp, body := s.call(t, "GET", "/readyz", "", nil)
+		if resp.StatusCode == http.StatusOK {
+			return
+		}
+		require.Equal(t, http.StatusServiceUnavailable, resp.StatusCode, "%v", body)
+		require.True(t, time.Now().Before(deadline), "not ready after 60 s: %v", body)
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 func (s *server) shutdown(t *testing.T) {
 	if s.stop == nil {
 		return
@@ -139,8 +155,7 @@ func TestNewcomerTour(t *testing.T) {
 
 	resp, _ := s.call(t, "GET", "/healthz", "", nil)
 	assert.Equal(t, http.StatusOK, resp.StatusCode)
-	resp, _ = s.call(t, "GET", "/readyz", "", nil)
-	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	s.waitReady(t)
 
 	admin := s.login(t, "admin", "admin-password-123")
 	resp, me := s.call(t, "GET", "/api/v1/me", admin, nil)

@@ -238,6 +238,33 @@ func (d *DB) NextSeq(ctx context.Context, name string) (int64, error) {
 	return out.N, nil
 }
 
+// CurrentSeq is the last value NextSeq handed out for name (0 if none).
+func (d *DB) CurrentSeq(ctx context.Context, name string) (int64, error) {
+	var out struct {
+		N int64 `bson:"n"`
+	}
+	err := d.FindByID(ctx, "counters", name, &out)
+	if errs.Is(err, errs.NotFound) {
+		return 0, nil
+	}
+	return out.N, err
+}
+
+// Since decodes into out (a pointer to a slice) the documents of coll with
+// seq > after, in seq order, at most limit. On the embedded store this is a
+// scan of the collection (only _id lookups are pushed down); against
+// MongoDB the seq index serves it.
+func (d *DB) Since(ctx context.Context, coll string, after int64, limit int, out any) error {
+	ctx, cancel := d.opCtx(ctx)
+	defer cancel()
+	cur, err := d.db.Collection(coll).Find(ctx, bson.D{{Key: "seq", Value: bson.D{{Key: "$gt", Value: after}}}},
+		options.Find().SetSort(bson.D{{Key: "seq", Value: 1}}).SetLimit(int64(limit)))
+	if err != nil {
+		return fmt.Errorf("store: %s since %d: %w", coll, after, err)
+	}
+	return cur.All(ctx, out)
+}
+
 // lock takes the embedded write lock, if any, and returns its release.
 func (d *DB) lock() func() {
 	if d.embedded == nil {

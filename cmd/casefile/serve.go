@@ -1,0 +1,106 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"casefile.dev/casefile/internal/config"
+	"casefile.dev/casefile/web"
+)
+
+func serve(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	cfg, err := config.Parse(args, getenv, stdout)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	log := newLogger(stdout, cfg.LogLevel)
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	a, err := open(ctx, cfg, log, reg)
+	if err != nil {
+		return err
+	}
+	defer a.close(ctx)
+
+	pw, created, err := a.auth.EnsureAdmin(ctx, cfg.AdminPassword)
+	if err != nil {
+		return err
+	}
+	if created && cfg.AdminPassword == "" {
+		fmt.Fprintf(stdout, "\n  First start: created user \"admin\" with password %s\n  It is shown only this once; change it with PATCH /api/v1/users/admin.\n\n", pw)
+	} else if created {
+		log.Info("first start: created user admin with the password from CASEFILE_ADMIN_PASSWORD")
+	}
+
+	srv := web.NewServer(web.Deps{
+		Auth:           a.auth,
+		Users:          a.auth,
+		Audit:          a.audit,
+		Logger:         log,
+		Ready:          a.ready,
+		TrustedProxies: cfg.TrustedProxies,
+		Metrics:        reg,
+		Version:        version,
+		Cases:          a.cases,
+		RCA:            a.rca,
+		Search:         a.searcher,
+		MaxAttachment:  cfg.MaxAttachment,
+	})
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return err
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Listener(ln) }()
+	// The index catches up in the background; /readyz says when it is done.
+	bg, stopBg := context.WithCancel(ctx)
+	defer stopBg()
+	synced := make(chan struct{})
+	go func() {
+		defer close(synced)
+		if err := a.syncIndex(bg); err != nil && bg.Err() == nil {
+			log.Error("search index", "err", err)
+			return
+		}
+		if cfg.MongoURI != "" {
+			// Other instances write to the same store: converge on their writes.
+			a.feed.Poll(bg, time.Second)
+		}
+	}()
+	log.Info("listening", "addr", ln.Addr().String(), "store", storeKind(a), "data_dir", cfg.DataDir, "version", version)
+
+	select {
+	case err := <-served:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: draining requests", "timeout", cfg.ShutdownTimeout.String())
+	if err := srv.ShutdownWithTimeout(cfg.ShutdownTimeout); err != nil {
+		log.Warn("shutdown", "err", err)
+	}
+	<-served
+	stopBg()
+	<-synced
+	log.Info("stopped")
+	return nil
+}
+
+func storeKind(a *app) string {
+	if a.emb != nil {
+		return "embedded"
+	}
+	return "mongodb"
+}

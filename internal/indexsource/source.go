@@ -1,0 +1,225 @@
+// Package indexsource turns cases, incidents and published postmortems
+// into search documents: the search.Source the index feed reads. It is the
+// only place that knows both the domain types and the index's.
+package indexsource
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"casefile.dev/casefile/cases"
+	"casefile.dev/casefile/internal/errs"
+	"casefile.dev/casefile/internal/store"
+	"casefile.dev/casefile/rca"
+	"casefile.dev/casefile/search"
+)
+
+// Source reads documents from the stores.
+type Source struct {
+	db    *store.DB
+	cases *cases.MongoStore
+	rca   *rca.MongoStore
+}
+
+var _ search.Source = (*Source)(nil)
+
+// New returns the source over db.
+func New(db *store.DB, c *cases.MongoStore, r *rca.MongoStore) *Source {
+	return &Source{db: db, cases: c, rca: r}
+}
+
+// Head is the newest write stamp: every domain write takes one from the
+// "feed" counter.
+func (s *Source) Head(ctx context.Context) (int64, error) { return s.db.CurrentSeq(ctx, "feed") }
+
+// Changes merges the three collections' writes since after, in seq order.
+func (s *Source) Changes(ctx context.Context, after int64, limit int) ([]search.Change, error) {
+	tax, _, err := s.cases.Taxonomy(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []search.Change
+	cs, err := s.cases.CasesSince(ctx, after, limit)
+	if err != nil {
+		return nil, err
+	}
+	for i := range cs {
+		ch, err := s.caseChange(ctx, &cs[i], tax)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ch)
+	}
+	incs, err := s.rca.IncidentsSince(ctx, after, limit)
+	if err != nil {
+		return nil, err
+	}
+	for i := range incs {
+		out = append(out, incidentChange(&incs[i]))
+	}
+	pms, err := s.rca.PostmortemsSince(ctx, after, limit)
+	if err != nil {
+		return nil, err
+	}
+	for i := range pms {
+		ch, err := s.postmortemChange(ctx, &pms[i])
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ch)
+	}
+	slices.SortFunc(out, func(a, b search.Change) int { return cmp.Compare(a.Seq, b.Seq) })
+	if len(out) > limit {
+		out = out[:limit]
+	}
+	return out, nil
+}
+
+// Document reads one document's current state.
+func (s *Source) Document(ctx context.Context, typ, id string) (search.Change, error) {
+	gone := search.Change{Type: typ, ID: id, Deleted: true}
+	switch typ {
+	case search.TypeCase:
+		c, err := s.cases.Case(ctx, id)
+		if errs.Is(err, errs.NotFound) {
+			return gone, nil
+		}
+		if err != nil {
+			return search.Change{}, err
+		}
+		tax, _, err := s.cases.Taxonomy(ctx)
+		if err != nil {
+			return search.Change{}, err
+		}
+		return s.caseChange(ctx, &c, tax)
+	case search.TypeIncident:
+		in, err := s.rca.Incident(ctx, id)
+		if errs.Is(err, errs.NotFound) {
+			return gone, nil
+		}
+		if err != nil {
+			return search.Change{}, err
+		}
+		return incidentChange(&in), nil
+	case search.TypePostmortem:
+		p, err := s.rca.Postmortem(ctx, id)
+		if errs.Is(err, errs.NotFound) {
+			return gone, nil
+		}
+		if err != nil {
+			return search.Change{}, err
+		}
+		return s.postmortemChange(ctx, &p)
+	}
+	return search.Change{}, fmt.Errorf("indexsource: unknown type %q", typ)
+}
+
+func (s *Source) caseChange(ctx context.Context, c *cases.Case, tax cases.Taxonomy) (search.Change, error) {
+	tl, err := s.cases.Timeline(ctx, c.ID, 0, c.TimelineCount)
+	if err != nil {
+		return search.Change{}, err
+	}
+	var notes []string
+	for _, e := range tl {
+		if e.Kind == cases.EventNote {
+			notes = append(notes, e.Text)
+		}
+	}
+	var evidence []string
+	for _, e := range c.Evidence {
+		evidence = append(evidence, strings.TrimSpace(e.Description+" "+e.FlaggedReason+" "+e.Ref))
+	}
+	var behaviors []string
+	for _, b := range c.Behaviors {
+		behaviors = append(behaviors, b.Text)
+	}
+	d := search.Doc{
+		Key: c.Key, Title: c.Title, Summary: c.Summary,
+		Body:     joinNonEmpty(c.Findings, c.ProposedResponse, c.MitigationPlan, strings.Join(behaviors, "\n"), c.Actor.Handle, c.Actor.DisplayName),
+		Notes:    strings.Join(notes, "\n"),
+		Evidence: strings.Join(evidence, "\n"),
+		Status:   string(c.Status), Severity: string(c.Severity), Gravity: float64(5 - c.Severity.Rank()),
+		PolicyAreas: c.PolicyAreas, Tags: c.Tags, Team: c.Team, Vendor: c.Vendor, Assignee: c.Assignee,
+		ActorID: c.Actor.ActorID, SourceKind: c.SourceKind, Restricted: c.Restricted,
+		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt, Month: c.CreatedAt.UTC().Format("2006-01"),
+	}
+	if target, ok := tax.SLA[c.Severity]; ok {
+		switch {
+		case c.TriagedAt == nil:
+			d.Due = c.CreatedAt.Add(target.Triage.D())
+		case c.ResolvedAt == nil:
+			d.Due = c.CreatedAt.Add(target.Resolve.D())
+		}
+	}
+	return search.Change{Type: search.TypeCase, ID: c.ID, Seq: c.Seq, Doc: d}, nil
+}
+
+var incidentGravity = map[rca.Severity]float64{"sev0": 5, "sev1": 4, "sev2": 3, "sev3": 2}
+
+func incidentChange(in *rca.Incident) search.Change {
+	var causes, cats, subs []string
+	for _, rc := range in.RCA.RootCauses {
+		causes = append(causes, joinNonEmpty(rc.Description, strings.Join(rc.FiveWhys, "\n")))
+		cats = append(cats, string(rc.Category))
+		subs = append(subs, string(rc.Category)+"/"+rc.Subcategory)
+	}
+	var gaps []string
+	for _, g := range in.RCA.MitigationGaps {
+		gaps = append(gaps, g.Mitigation+": "+g.Why)
+	}
+	var items []string
+	for _, a := range in.ActionItems {
+		items = append(items, a.Title)
+	}
+	d := search.Doc{
+		Key: in.Key, Title: in.Title, Summary: in.Impact.Text,
+		Body:       joinNonEmpty(in.RCA.ProblemStatement, in.Detection, strings.Join(in.RCA.ContributingFactors, "\n"), strings.Join(gaps, "\n"), strings.Join(items, "\n")),
+		RootCauses: strings.Join(causes, "\n"),
+		Status:     string(in.Status), Severity: string(in.Severity), Gravity: incidentGravity[in.Severity],
+		RootCauseCategories: dedupe(cats), Subcategories: dedupe(subs),
+		CreatedAt: in.StartedAt, UpdatedAt: in.UpdatedAt, Month: in.StartedAt.UTC().Format("2006-01"),
+	}
+	return search.Change{Type: search.TypeIncident, ID: in.ID, Seq: in.Seq, Doc: d}
+}
+
+// postmortemChange indexes the last published revision; a postmortem never
+// published is not searchable (drafts are read on their incident).
+func (s *Source) postmortemChange(ctx context.Context, p *rca.Postmortem) (search.Change, error) {
+	if p.PublishedRevision == 0 {
+		return search.Change{Type: search.TypePostmortem, ID: p.ID, Seq: p.Seq, Deleted: true}, nil
+	}
+	r, err := s.rca.Revision(ctx, p.ID, p.PublishedRevision)
+	if err != nil {
+		return search.Change{}, err
+	}
+	c := r.Content
+	var tl []string
+	for _, t := range c.Timeline {
+		tl = append(tl, t.Event)
+	}
+	d := search.Doc{
+		Key: r.IncidentKey, Title: r.Title, Summary: c.Summary,
+		Body: joinNonEmpty(c.Impact, c.Detection, c.Response, c.WhatWentWell, c.WhatWentWrong, c.WhereWeGotLucky, c.Lessons, c.Body, strings.Join(tl, "\n")),
+		Status: "published", Severity: string(r.Severity), Gravity: incidentGravity[r.Severity], Published: true,
+		CreatedAt: r.PublishedAt, UpdatedAt: r.PublishedAt, Month: r.PublishedAt.UTC().Format("2006-01"),
+	}
+	return search.Change{Type: search.TypePostmortem, ID: p.ID, Seq: p.Seq, Doc: d}, nil
+}
+
+func joinNonEmpty(parts ...string) string {
+	var keep []string
+	for _, p := range parts {
+		if strings.TrimSpace(p) != "" {
+			keep = append(keep, p)
+		}
+	}
+	return strings.Join(keep, "\n\n")
+}
+
+func dedupe(s []string) []string {
+	slices.Sort(s)
+	return slices.Compact(s)
+}

@@ -1,0 +1,183 @@
+package search
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Source is where the feed reads documents: the system of record.
+type Source interface {
+	// Head is the newest seq the store has handed out.
+	Head(ctx context.Context) (int64, error)
+	// Changes returns documents written with seq > after, in seq order, at
+	// most limit of them.
+	Changes(ctx context.Context, after int64, limit int) ([]Change, error)
+	// Document returns the current state of one document (Deleted when it
+	// is gone or must not be searchable).
+	Document(ctx context.Context, typ, id string) (Change, error)
+}
+
+// Feed keeps an Index in step with a Source.
+//
+//   - At start-up CatchUp re-reads every document with seq > checkpoint -
+//     Overlap. A write whose notification was lost (a crash between the
+//     store write and the index write) has a seq close to the checkpoint,
+//     so the overlap finds it; applying a document twice is harmless.
+//   - After every local write, Notify indexes that document before the
+//     request answers, so a writer always finds its own write.
+//   - With several instances on one MongoDB, Poll runs CatchUp on a timer so
+//     each instance's index converges on the others' writes.
+type Feed struct {
+	idx     *Index
+	src     Source
+	log     *slog.Logger
+	overlap int64
+	batch   int
+
+	mu       sync.Mutex // one writer to the index at a time
+	caughtUp atomic.Bool
+	// recent is the seq applied per document within the overlap window, so
+	// that re-reading the window does not re-index what is already there.
+	recent map[string]int64
+	lag      prometheus.Gauge
+	batches  prometheus.Histogram
+	applied  prometheus.Gauge
+}
+
+// Feed defaults.
+const (
+	DefaultOverlap = 500
+	DefaultBatch   = 500
+)
+
+// NewFeed returns a feed; reg may be nil.
+func NewFeed(idx *Index, src Source, log *slog.Logger, reg prometheus.Registerer) *Feed {
+	f := &Feed{idx: idx, src: src, log: log, overlap: DefaultOverlap, batch: DefaultBatch, recent: map[string]int64{},
+		lag: prometheus.NewGauge(prometheus.GaugeOpts{Name: "casefile_index_lag_seq", Help: "How many store writes the search index is behind."}),
+		batches: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "casefile_index_batch_size", Help: "Documents per index feed batch.",
+			Buckets: []float64{1, 5, 25, 100, 250, 500, 1000}}),
+		applied: prometheus.NewGauge(prometheus.GaugeOpts{Name: "casefile_index_last_applied_timestamp_seconds", Help: "When the index feed last applied a batch."}),
+	}
+	if reg != nil {
+		reg.MustRegister(f.lag, f.batches, f.applied)
+	}
+	return f
+}
+
+// Ready reports whether the index has caught up with the store once.
+func (f *Feed) Ready() bool { return f.caughtUp.Load() }
+
+// CatchUp applies every change since the checkpoint less the overlap. It
+// always re-reads the overlap window: a document written just before a
+// crash, or committed late by another instance, can have a seq below a
+// checkpoint that later writes already moved past.
+func (f *Feed) CatchUp(ctx context.Context) (int, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	head, err := f.src.Head(ctx)
+	if err != nil {
+		return 0, err
+	}
+	cp, err := f.idx.Checkpoint()
+	if err != nil {
+		return 0, err
+	}
+	n, after := 0, max(0, cp-f.overlap)
+	for {
+		changes, err := f.src.Changes(ctx, after, f.batch)
+		if err != nil {
+			return n, err
+		}
+		if len(changes) == 0 {
+			break
+		}
+		last := changes[len(changes)-1].Seq
+		fresh := changes[:0:0]
+		for _, c := range changes {
+			if f.recent[docID(c.Type, c.ID)] < c.Seq {
+				fresh = append(fresh, c)
+			}
+		}
+		if err := f.idx.Apply(fresh, last); err != nil {
+			return n, err
+		}
+		f.remember(fresh)
+		if len(fresh) > 0 {
+			f.batches.Observe(float64(len(fresh)))
+			f.applied.SetToCurrentTime()
+		}
+		n += len(fresh)
+		after = last
+		f.lag.Set(float64(max(0, head-last)))
+		if len(changes) < f.batch {
+			break
+		}
+	}
+	// Everything up to head that exists has been read.
+	if err := f.idx.Apply(nil, head); err != nil {
+		return n, err
+	}
+	f.forget(max(head, after) - f.overlap)
+	f.lag.Set(0)
+	f.caughtUp.Store(true)
+	return n, nil
+}
+
+func (f *Feed) remember(changes []Change) {
+	for _, c := range changes {
+		f.recent[docID(c.Type, c.ID)] = c.Seq
+	}
+}
+
+// forget drops what fell out of the overlap window.
+func (f *Feed) forget(below int64) {
+	for k, seq := range f.recent {
+		if seq < below {
+			delete(f.recent, k)
+		}
+	}
+}
+
+// Notify indexes the current state of one document now.
+func (f *Feed) Notify(ctx context.Context, typ, id string) error {
+	c, err := f.src.Document(ctx, typ, id)
+	if err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.recent[docID(c.Type, c.ID)] > c.Seq {
+		return nil // a newer version is already in (two writers' notifications crossed)
+	}
+	if err := f.idx.Apply([]Change{c}, c.Seq); err != nil {
+		return err
+	}
+	f.remember([]Change{c})
+	if len(f.recent) > 4*int(f.overlap) {
+		f.forget(c.Seq - f.overlap)
+	}
+	f.batches.Observe(1)
+	f.applied.SetToCurrentTime()
+	return nil
+}
+
+// Poll runs CatchUp every interval until ctx ends.
+func (f *Feed) Poll(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if _, err := f.CatchUp(ctx); err != nil && ctx.Err() == nil {
+				f.log.Warn("search index feed", "err", err)
+			}
+		}
+	}
+}

@@ -1,0 +1,78 @@
+package search
+
+import (
+	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/analysis/analyzer/keyword"
+	"github.com/blevesearch/bleve/v2/analysis/lang/en"
+	"github.com/blevesearch/bleve/v2/mapping"
+)
+
+// MappingVersion changes whenever NewMapping does; an index of another
+// version is rebuilt at start-up.
+const MappingVersion = 1
+
+// Field groups of the mapping.
+var (
+	// textFields are analysed in English (stemming, stop words) and keep
+	// term vectors for highlighting.
+	textFields = []string{"title", "summary", "body", "notes", "evidence", "root_causes"}
+	// keywordFields match whole values and feed facets.
+	keywordFields = []string{"type", "id", "key", "status", "severity", "policy_area", "root_cause_category", "subcategory",
+		"tag", "team", "vendor", "assignee", "actor_id", "source_kind", "month"}
+	dateFields    = []string{"created_at", "updated_at", "due"}
+	numericFields = []string{"gravity", "seq"}
+	boolFields    = []string{"restricted", "published"}
+)
+
+// NewMapping is the one index mapping. Every field is mapped explicitly and
+// the composite _all field is off (it doubles the index and halves indexing
+// speed); queries name the fields they mean.
+func NewMapping() mapping.IndexMapping {
+	doc := bleve.NewDocumentStaticMapping()
+	add := func(names []string, mk func() *mapping.FieldMapping) {
+		for _, n := range names {
+			f := mk()
+			f.IncludeInAll = false
+			doc.AddFieldMappingsAt(n, f)
+		}
+	}
+	add(textFields, func() *mapping.FieldMapping {
+		f := bleve.NewTextFieldMapping()
+		f.Analyzer = en.AnalyzerName
+		// Stored so that hits can be highlighted.
+		f.Store = true
+		f.IncludeTermVectors = true
+		f.DocValues = false
+		return f
+	})
+	add(keywordFields, func() *mapping.FieldMapping {
+		f := bleve.NewKeywordFieldMapping()
+		f.Analyzer = keyword.Name
+		f.Store = true
+		f.IncludeTermVectors = false
+		return f
+	})
+	add(dateFields, func() *mapping.FieldMapping {
+		f := bleve.NewDateTimeFieldMapping()
+		f.Store = true
+		return f
+	})
+	add(numericFields, func() *mapping.FieldMapping {
+		f := bleve.NewNumericFieldMapping()
+		f.Store = true
+		return f
+	})
+	add(boolFields, func() *mapping.FieldMapping {
+		f := bleve.NewBooleanFieldMapping()
+		f.Store = true
+		return f
+	})
+
+	m := bleve.NewIndexMapping()
+	m.DefaultMapping = doc
+	m.DefaultAnalyzer = en.AnalyzerName
+	m.IndexDynamic = false
+	m.StoreDynamic = false
+	m.DocValuesDynamic = false
+	return m
+}

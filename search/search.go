@@ -1,0 +1,264 @@
+package search
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/search/query"
+
+	"casefile.dev/casefile/auth"
+	"casefile.dev/casefile/internal/errs"
+)
+
+// Deadline bounds every search.
+const Deadline = 5 * time.Second
+
+// Facets a request may ask for, and their index fields.
+var facetFields = map[string]string{
+	"type": "type", "status": "status", "severity": "severity", "policy_area": "policy_area",
+	"root_cause_category": "root_cause_category", "team": "team", "vendor": "vendor", "month": "month",
+}
+
+// Sorts a request may ask for ("-" for descending); relevance is the default.
+var sortFields = map[string]string{
+	"relevance": "", "created_at": "created_at", "updated_at": "updated_at", "severity": "gravity", "due": "due", "key": "key",
+}
+
+// rowFields are returned with every hit: what a list row shows.
+var rowFields = []string{"type", "id", "key", "title", "status", "severity", "policy_area", "root_cause_category", "team",
+	"vendor", "assignee", "actor_id", "created_at", "updated_at", "due", "restricted", "published", "month"}
+
+// highlighted are the fields hits are highlighted in.
+var highlighted = []string{"title", "summary", "body", "notes", "evidence", "root_causes"}
+
+// Request is a search.
+type Request struct {
+	// Query is the user's query string.
+	Query string
+	// Types limits the document types ("" or empty: all).
+	Types []string
+	// Filters are exact keyword matches, e.g. {"status": ["new","triage"]};
+	// values of one field are ORed, fields ANDed.
+	Filters map[string][]string
+	// Created limits created_at to [From, To).
+	CreatedFrom, CreatedTo time.Time
+	Sort                   string
+	From, Size             int
+	Facets                 []string
+	Highlight              bool
+}
+
+// Hit is one result.
+type Hit struct {
+	ID         string              `json:"id"`
+	Type       string              `json:"type"`
+	Key        string              `json:"key"`
+	Title      string              `json:"title"`
+	Score      float64             `json:"score"`
+	Highlights map[string][]string `json:"highlights,omitempty"`
+	Fields     map[string]any      `json:"-"`
+}
+
+// FacetTerm is one value of a facet with its count.
+type FacetTerm struct {
+	Term  string `json:"term"`
+	Count int    `json:"count"`
+}
+
+// Result is the answer to a Request.
+type Result struct {
+	Total  uint64                 `json:"total"`
+	TookMS int64                  `json:"took_ms"`
+	Hits   []Hit                  `json:"hits"`
+	Facets map[string][]FacetTerm `json:"facets"`
+}
+
+// Searcher answers searches over an Index with the caller's permissions.
+type Searcher struct {
+	idx *Index
+}
+
+// NewSearcher returns a Searcher over idx.
+func NewSearcher(idx *Index) *Searcher { return &Searcher{idx: idx} }
+
+// Limits of a request.
+const (
+	MaxSize = 200
+	MaxFrom = 10_000
+)
+
+// Search runs r for u. The caller's visibility filter is ANDed into the
+// query, so hits, total, facet counts and highlights only ever come from
+// documents u may open.
+func (s *Searcher) Search(ctx context.Context, u *auth.User, r Request) (Result, error) {
+	if !auth.Can(u, auth.Search, auth.Resource{}) {
+		return Result{}, errs.E(errs.Forbidden, "your role may not search")
+	}
+	var f errs.Fields
+	if r.Size == 0 {
+		r.Size = 20
+	}
+	if r.Size < 1 || r.Size > MaxSize {
+		f.Add("size", "must be from 1 to %d", MaxSize)
+	}
+	if r.From < 0 || r.From > MaxFrom {
+		f.Add("from", "must be from 0 to %d", MaxFrom)
+	}
+	for _, t := range r.Types {
+		if t != TypeCase && t != TypeIncident && t != TypePostmortem {
+			f.Add("type", "must be case, incident or postmortem")
+		}
+	}
+	sortField, desc := strings.TrimPrefix(r.Sort, "-"), strings.HasPrefix(r.Sort, "-")
+	if _, ok := sortFields[sortField]; r.Sort != "" && !ok {
+		f.Add("sort", "must be relevance or one of created_at, updated_at, severity, due, key, with - for descending")
+	}
+	for _, name := range r.Facets {
+		if _, ok := facetFields[name]; !ok {
+			f.Add("facet", "%q is not a facet; use type, status, severity, policy_area, root_cause_category, team, vendor, month", name)
+		}
+	}
+	if len(r.Facets) > len(facetFields) {
+		f.Add("facet", "too many facets")
+	}
+	if err := f.Err(); err != nil {
+		return Result{}, err
+	}
+	userQ, err := parseQuery(r.Query)
+	if err != nil {
+		return Result{}, err
+	}
+
+	must := []query.Query{visibility(u)}
+	if userQ != nil {
+		must = append(must, userQ)
+	}
+	if len(r.Types) > 0 {
+		must = append(must, anyTerm("type", r.Types))
+	}
+	for field, vals := range r.Filters {
+		if !slices.Contains(keywordFields, field) {
+			return Result{}, fmt.Errorf("search: filter on unknown field %q", field)
+		}
+		if len(vals) > 0 {
+			must = append(must, anyTerm(field, vals))
+		}
+	}
+	if !r.CreatedFrom.IsZero() || !r.CreatedTo.IsZero() {
+		t, fl := true, false
+		q := bleve.NewDateRangeInclusiveQuery(r.CreatedFrom, r.CreatedTo, &t, &fl)
+		q.SetField("created_at")
+		must = append(must, q)
+	}
+
+	req := bleve.NewSearchRequestOptions(bleve.NewConjunctionQuery(must...), r.Size, r.From, false)
+	req.Fields = rowFields
+	if sortField != "" && sortField != "relevance" {
+		key := sortFields[sortField]
+		if desc {
+			key = "-" + key
+		}
+		req.SortBy([]string{key, "-_score", "_id"})
+	}
+	for _, name := range r.Facets {
+		req.AddFacet(name, bleve.NewFacetRequest(facetFields[name], 20))
+	}
+	if r.Highlight {
+		req.Highlight = bleve.NewHighlightWithStyle("html")
+		for _, h := range highlighted {
+			req.Highlight.AddField(h)
+		}
+	}
+
+	ctx, cancel := context.WithTimeout(ctx, Deadline)
+	defer cancel()
+	start := time.Now()
+	var res *bleve.SearchResult
+	err = s.idx.use(func(idx bleve.Index) error {
+		var err error
+		res, err = idx.SearchInContext(ctx, req)
+		return err
+	})
+	if err != nil {
+		if ctx.Err() != nil {
+			return Result{}, badQuery("took longer than %s; narrow it down", Deadline)
+		}
+		return Result{}, fmt.Errorf("search: %w", err)
+	}
+	out := Result{Total: res.Total, TookMS: time.Since(start).Milliseconds(), Hits: make([]Hit, 0, len(res.Hits)), Facets: map[string][]FacetTerm{}}
+	for _, h := range res.Hits {
+		hit := Hit{Score: h.Score, Fields: h.Fields, Highlights: h.Fragments}
+		hit.Type, _ = h.Fields["type"].(string)
+		hit.ID, _ = h.Fields["id"].(string)
+		hit.Key, _ = h.Fields["key"].(string)
+		hit.Title, _ = h.Fields["title"].(string)
+		out.Hits = append(out.Hits, hit)
+	}
+	for name, fr := range res.Facets {
+		terms := []FacetTerm{}
+		if fr.Terms != nil {
+			for _, t := range fr.Terms.Terms() {
+				terms = append(terms, FacetTerm{Term: t.Term, Count: t.Count})
+			}
+		}
+		out.Facets[name] = terms
+	}
+	return out, nil
+}
+
+// visibility is the query of every document u may open: cases by the
+// scope auth.ReadableCases gives (the rule Can applies), incidents for
+// those who may read them in full, published postmortems for those who may
+// read postmortems. Leadership reads incident summaries, which are not
+// what the index holds, so incidents are not searchable for them.
+func visibility(u *auth.User) query.Query {
+	var parts []query.Query
+	scope := auth.ReadableCases(u)
+	isCase := term("type", TypeCase)
+	switch {
+	case scope.All:
+		parts = append(parts, isCase)
+	default:
+		if scope.Assignee != "" {
+			parts = append(parts, bleve.NewConjunctionQuery(isCase, term("assignee", scope.Assignee)))
+		}
+		unrestricted := bleve.NewBoolFieldQuery(false)
+		unrestricted.SetField("restricted")
+		if scope.Team != "" {
+			parts = append(parts, bleve.NewConjunctionQuery(isCase, unrestricted, term("team", scope.Team)))
+		}
+		if scope.Vendor != "" {
+			parts = append(parts, bleve.NewConjunctionQuery(isCase, unrestricted, term("vendor", scope.Vendor)))
+		}
+	}
+	if auth.Can(u, auth.ReadIncident, auth.Resource{}) && auth.Can(u, auth.EditIncident, auth.Resource{}) {
+		parts = append(parts, term("type", TypeIncident))
+	}
+	if auth.Can(u, auth.ReadPostmortem, auth.Resource{Published: true}) {
+		published := bleve.NewBoolFieldQuery(true)
+		published.SetField("published")
+		parts = append(parts, bleve.NewConjunctionQuery(term("type", TypePostmortem), published))
+	}
+	if len(parts) == 0 {
+		return bleve.NewMatchNoneQuery()
+	}
+	return bleve.NewDisjunctionQuery(parts...)
+}
+
+func term(field, value string) query.Query {
+	q := bleve.NewTermQuery(value)
+	q.SetField(field)
+	return q
+}
+
+func anyTerm(field string, values []string) query.Query {
+	qs := make([]query.Query, len(values))
+	for i, v := range values {
+		qs[i] = term(field, v)
+	}
+	return bleve.NewDisjunctionQuery(qs...)
+}
