@@ -43,10 +43,10 @@ type Feed struct {
 	caughtUp atomic.Bool
 	// recent is the seq applied per document within the overlap window, so
 	// that re-reading the window does not re-index what is already there.
-	recent map[string]int64
-	lag      prometheus.Gauge
-	batches  prometheus.Histogram
-	applied  prometheus.Gauge
+	recent  map[string]int64
+	lag     prometheus.Gauge
+	batches prometheus.Histogram
+	applied prometheus.Gauge
 }
 
 // Feed defaults.

@@ -202,7 +202,7 @@ func (s *Source) postmortemChange(ctx context.Context, p *rca.Postmortem) (searc
 	}
 	d := search.Doc{
 		Key: r.IncidentKey, Title: r.Title, Summary: c.Summary,
-		Body: joinNonEmpty(c.Impact, c.Detection, c.Response, c.WhatWentWell, c.WhatWentWrong, c.WhereWeGotLucky, c.Lessons, c.Body, strings.Join(tl, "\n")),
+		Body:   joinNonEmpty(c.Impact, c.Detection, c.Response, c.WhatWentWell, c.WhatWentWrong, c.WhereWeGotLucky, c.Lessons, c.Body, strings.Join(tl, "\n")),
 		Status: "published", Severity: string(r.Severity), Gravity: incidentGravity[r.Severity], Published: true,
 		CreatedAt: r.PublishedAt, UpdatedAt: r.PublishedAt, Month: r.PublishedAt.UTC().Format("2006-01"),
 	}
