@@ -68,3 +68,40 @@ func worse(a, b SLAState) SLAState {
 	}
 	return a
 }
+
+// SLAMarks are the instants at which a case's SLA state changes, so that an
+// index can answer "which cases are at risk now" without recomputing
+// every case: the state is breached when Breached is set or now ≥ Due; at
+// risk when now ≥ AtRisk; ok otherwise. Zero times never arrive (no clock
+// running).
+type SLAMarks struct {
+	Due      time.Time
+	AtRisk   time.Time
+	Breached bool
+}
+
+// Marks computes the SLAMarks of c: the running clock's due and at-risk
+// instants, and whether a stopped clock already breached.
+func (c *Case) Marks(t Taxonomy) SLAMarks {
+	target, ok := t.SLA[c.Severity]
+	if !ok {
+		return SLAMarks{}
+	}
+	var m SLAMarks
+	clocks := []struct {
+		budget  time.Duration
+		stopped *time.Time
+	}{{target.Triage.D(), c.TriagedAt}, {target.Resolve.D(), c.ResolvedAt}}
+	for _, k := range clocks {
+		due := c.CreatedAt.Add(k.budget)
+		if k.stopped != nil {
+			m.Breached = m.Breached || k.stopped.After(due)
+			continue
+		}
+		if m.Due.IsZero() {
+			m.Due = due
+			m.AtRisk = c.CreatedAt.Add(time.Duration(atRiskShare * float64(k.budget)))
+		}
+	}
+	return m
+}

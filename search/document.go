@@ -54,9 +54,11 @@ type Doc struct {
 	UpdatedAt time.Time `json:"updated_at"`
 	// Month is created_at as "2006-01", for the month facet.
 	Month string `json:"month"`
-	// Due is when the case's running SLA clock is due (zero when none
-	// runs), for sorting queues by due time.
-	Due time.Time `json:"due"`
+	// SLA marks of a case (see cases.SLAMarks): the running clock's due and
+	// at-risk instants, and whether a stopped clock breached.
+	Due      *time.Time `json:"due,omitempty"`
+	AtRisk   *time.Time `json:"at_risk,omitempty"`
+	Breached bool       `json:"breached"`
 }
 
 // docID is the index key of a document.

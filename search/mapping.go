@@ -19,9 +19,9 @@ var (
 	// keywordFields match whole values and feed facets.
 	keywordFields = []string{"type", "id", "key", "status", "severity", "policy_area", "root_cause_category", "subcategory",
 		"tag", "team", "vendor", "assignee", "actor_id", "source_kind", "month"}
-	dateFields    = []string{"created_at", "updated_at", "due"}
+	dateFields    = []string{"created_at", "updated_at", "due", "at_risk"}
 	numericFields = []string{"gravity", "seq"}
-	boolFields    = []string{"restricted", "published"}
+	boolFields    = []string{"restricted", "published", "breached"}
 )
 
 // NewMapping is the one index mapping. Every field is mapped explicitly and

@@ -46,6 +46,9 @@ type Request struct {
 	Filters map[string][]string
 	// Created limits created_at to [From, To).
 	CreatedFrom, CreatedTo time.Time
+	// SLAState keeps cases whose SLA state at Now is ok, at_risk or breached.
+	SLAState string
+	Now      time.Time
 	Sort                   string
 	From, Size             int
 	Facets                 []string
@@ -148,6 +151,13 @@ func (s *Searcher) Search(ctx context.Context, u *auth.User, r Request) (Result,
 			must = append(must, anyTerm(field, vals))
 		}
 	}
+	if r.SLAState != "" {
+		q, err := slaQuery(r.SLAState, r.Now)
+		if err != nil {
+			return Result{}, err
+		}
+		must = append(must, q)
+	}
 	if !r.CreatedFrom.IsZero() || !r.CreatedTo.IsZero() {
 		t, fl := true, false
 		q := bleve.NewDateRangeInclusiveQuery(r.CreatedFrom, r.CreatedTo, &t, &fl)
@@ -156,7 +166,6 @@ func (s *Searcher) Search(ctx context.Context, u *auth.User, r Request) (Result,
 	}
 
 	req := bleve.NewSearchRequestOptions(bleve.NewConjunctionQuery(must...), r.Size, r.From, false)
-	req.Fields = rowFields
 	if sortField != "" && sortField != "relevance" {
 		key := sortFields[sortField]
 		if desc {
@@ -174,24 +183,30 @@ func (s *Searcher) Search(ctx context.Context, u *auth.User, r Request) (Result,
 		}
 	}
 
+	return s.run(ctx, req, true)
+}
+
+// run executes req within the deadline and converts the result.
+func (s *Searcher) run(ctx context.Context, req *bleve.SearchRequest, userQuery bool) (Result, error) {
 	ctx, cancel := context.WithTimeout(ctx, Deadline)
 	defer cancel()
+	req.Fields = rowFields
 	start := time.Now()
 	var res *bleve.SearchResult
-	err = s.idx.use(func(idx bleve.Index) error {
+	err := s.idx.use(func(idx bleve.Index) error {
 		var err error
 		res, err = idx.SearchInContext(ctx, req)
 		return err
 	})
 	if err != nil {
-		if ctx.Err() != nil {
+		if ctx.Err() != nil && userQuery {
 			return Result{}, badQuery("took longer than %s; narrow it down", Deadline)
 		}
 		return Result{}, fmt.Errorf("search: %w", err)
 	}
 	out := Result{Total: res.Total, TookMS: time.Since(start).Milliseconds(), Hits: make([]Hit, 0, len(res.Hits)), Facets: map[string][]FacetTerm{}}
 	for _, h := range res.Hits {
-		hit := Hit{Score: h.Score, Fields: h.Fields, Highlights: h.Fragments}
+		hit := Hit{Score: h.Score, Fields: h.Fields, Highlights: marked(h.Fragments)}
 		hit.Type, _ = h.Fields["type"].(string)
 		hit.ID, _ = h.Fields["id"].(string)
 		hit.Key, _ = h.Fields["key"].(string)
@@ -208,6 +223,52 @@ func (s *Searcher) Search(ctx context.Context, u *auth.User, r Request) (Result,
 		out.Facets[name] = terms
 	}
 	return out, nil
+}
+
+// slaQuery selects cases by SLA state at now from the marks the index
+// holds (see cases.SLAMarks).
+func slaQuery(state string, now time.Time) (query.Query, error) {
+	t := true
+	dueBy := bleve.NewDateRangeInclusiveQuery(time.Time{}, now, &t, &t) // due <= now
+	dueBy.SetField("due")
+	riskBy := bleve.NewDateRangeInclusiveQuery(time.Time{}, now, &t, &t) // at_risk <= now
+	riskBy.SetField("at_risk")
+	frozen := bleve.NewBoolFieldQuery(true)
+	frozen.SetField("breached")
+	breached := bleve.NewDisjunctionQuery(frozen, dueBy)
+	isCase := term("type", TypeCase)
+	switch state {
+	case "breached":
+		return bleve.NewConjunctionQuery(isCase, breached), nil
+	case "at_risk":
+		q := bleve.NewBooleanQuery()
+		q.AddMust(isCase, riskBy)
+		q.AddMustNot(breached)
+		return q, nil
+	case "ok":
+		q := bleve.NewBooleanQuery()
+		q.AddMust(isCase)
+		q.AddMustNot(breached, riskBy)
+		return q, nil
+	}
+	return nil, &errs.Error{Code: errs.Invalid, Message: "unknown SLA state", Fields: []errs.FieldError{{Field: "sla_state", Message: "must be ok, at_risk or breached"}}}
+}
+
+// marked keeps the fragments that show a match: Bleve returns the start
+// of every highlighted field, matched or not.
+func marked(frags map[string][]string) map[string][]string {
+	out := map[string][]string{}
+	for field, fs := range frags {
+		for _, f := range fs {
+			if strings.Contains(f, "<mark>") {
+				out[field] = append(out[field], f)
+			}
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
 }
 
 // visibility is the query of every document u may open: cases by the

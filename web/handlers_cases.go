@@ -21,7 +21,6 @@ import (
 type CaseService interface {
 	Create(ctx context.Context, u *auth.User, in cases.NewCase, idemKey string, m auth.Meta) (cases.Case, bool, error)
 	Get(ctx context.Context, u *auth.User, idOrKey string, m auth.Meta) (cases.Case, error)
-	List(ctx context.Context, u *auth.User, q cases.ListQuery) ([]cases.Case, string, int, error)
 	Update(ctx context.Context, u *auth.User, idOrKey string, ifMatch int64, p cases.Patch, m auth.Meta) (cases.Case, error)
 	Transition(ctx context.Context, u *auth.User, idOrKey string, ifMatch int64, to cases.Status, reason string, m auth.Meta) (cases.Case, error)
 	AddNote(ctx context.Context, u *auth.User, idOrKey, text string, m auth.Meta) (cases.TimelineEntry, error)
@@ -126,59 +125,6 @@ func handleCaseGet(svc CaseService, g guard) fiber.Handler {
 		}
 		setETag(c, kc.Version)
 		return c.JSON(kc)
-	}
-}
-
-func handleCaseList(svc CaseService) fiber.Handler {
-	return func(c *fiber.Ctx) error {
-		var f errs.Fields
-		limit, cursor := pageParams(c, &f)
-		q := cases.ListQuery{
-			Query: cases.Query{
-				PolicyArea: c.Query("policy_area"), Assignee: c.Query("assignee"), Team: c.Query("team"),
-				Vendor: c.Query("vendor"), ActorID: c.Query("actor_id"), SourceKind: c.Query("source_kind"),
-				CreatedFrom: timeParam(c, "created_from", &f), CreatedTo: timeParam(c, "created_to", &f),
-			},
-			SLAState: cases.SLAState(c.Query("sla_state")),
-			Text:     c.Query("q"),
-			Sort:     c.Query("sort"),
-			Limit:    limit,
-			Cursor:   cursor,
-		}
-		for _, s := range splitList(c.Query("status")) {
-			if !slices.Contains(cases.Statuses, cases.Status(s)) {
-				f.Add("status", "%q is not a status", s)
-			}
-			q.Statuses = append(q.Statuses, cases.Status(s))
-		}
-		for _, s := range splitList(c.Query("severity")) {
-			if !cases.Severity(s).Valid() {
-				f.Add("severity", "%q is not a severity", s)
-			}
-			q.Severities = append(q.Severities, cases.Severity(s))
-		}
-		if q.SLAState != "" && !slices.Contains([]cases.SLAState{cases.SLAOk, cases.SLAAtRisk, cases.SLABreached}, q.SLAState) {
-			f.Add("sla_state", "must be ok, at_risk or breached")
-		}
-		if q.SourceKind != "" && q.SourceKind != "proactive" && q.SourceKind != "reactive" {
-			f.Add("source_kind", "must be proactive or reactive")
-		}
-		for name, v := range map[string]string{"q": q.Text, "policy_area": q.PolicyArea, "assignee": q.Assignee, "team": q.Team, "vendor": q.Vendor, "actor_id": q.ActorID} {
-			if len(v) > 200 {
-				f.Add(name, "must be at most 200 characters")
-			}
-		}
-		if err := f.Err(); err != nil {
-			return err
-		}
-		items, next, total, err := svc.List(c.UserContext(), caller(c), q)
-		if err != nil {
-			return err
-		}
-		if items == nil {
-			items = []cases.Case{}
-		}
-		return c.JSON(list[cases.Case]{Items: items, NextCursor: next, Total: int64(total)})
 	}
 }
 

@@ -30,7 +30,6 @@ type RCAService interface {
 	PutPostmortem(ctx context.Context, u *auth.User, idOrKey string, ifMatch int64, c rca.Content, m auth.Meta) (rca.Postmortem, bool, error)
 	Step(ctx context.Context, u *auth.User, idOrKey string, step rca.PostmortemStep, acknowledgePII bool, m auth.Meta) (rca.PublishResult, error)
 	Comment(ctx context.Context, u *auth.User, idOrKey, text string, m auth.Meta) (rca.Comment, error)
-	ListPublished(ctx context.Context, u *auth.User, limit, offset int) ([]rca.PublishedPostmortem, int, error)
 	GetPublished(ctx context.Context, u *auth.User, idOrKey string, rev int) (rca.PublishedPostmortem, error)
 	ExportMarkdown(ctx context.Context, u *auth.User, idOrKey string) (string, error)
 	RootCauses(ctx context.Context, u *auth.User, from, to time.Time, interval string) (rca.RootCauseReport, error)
@@ -84,7 +83,9 @@ func handleIncidentGet(svc RCAService) fiber.Handler {
 	}
 }
 
-func handleIncidentList(svc RCAService) fiber.Handler {
+// incidentSummaries lists incidents as summaries from the store, for
+// readers (leadership) who may not see what the index holds.
+func incidentSummaries(svc RCAService) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		var f errs.Fields
 		limit, cursor := pageParams(c, &f)
@@ -402,22 +403,6 @@ func handlePostmortemComment(svc RCAService, g guard) fiber.Handler {
 			return err
 		}
 		return c.Status(fiber.StatusCreated).JSON(cm)
-	}
-}
-
-func handlePublishedList(svc RCAService) fiber.Handler {
-	return func(c *fiber.Ctx) error {
-		var f errs.Fields
-		limit, cursor := pageParams(c, &f)
-		offset := offsetCursor(cursor, &f)
-		if err := f.Err(); err != nil {
-			return err
-		}
-		items, total, err := svc.ListPublished(c.UserContext(), caller(c), limit, offset)
-		if err != nil {
-			return err
-		}
-		return c.JSON(list[rca.PublishedPostmortem]{Items: nonNilItems(items), NextCursor: nextOffset(offset, len(items), total), Total: int64(total)})
 	}
 }
 

@@ -14,6 +14,48 @@ import (
 // Searcher runs permission-aware searches.
 type Searcher interface {
 	Search(ctx context.Context, u *auth.User, r search.Request) (search.Result, error)
+	Similar(ctx context.Context, u *auth.User, typ, id string, size int) (search.Result, error)
+}
+
+// handleCaseSimilar is GET /cases/{id}/similar: the case is read first, so
+// the caller's right to it is checked (and a key resolved) as for any read.
+func handleCaseSimilar(cs CaseService, s Searcher, g guard) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		kc, err := cs.Get(c.UserContext(), caller(c), c.Params("id"), g.meta(c))
+		if err != nil {
+			return err
+		}
+		var f errs.Fields
+		size := intParam(c, "size", 10, &f)
+		if err := f.Err(); err != nil {
+			return err
+		}
+		res, err := s.Similar(c.UserContext(), caller(c), search.TypeCase, kc.ID, size)
+		if err != nil {
+			return err
+		}
+		return c.JSON(res)
+	}
+}
+
+// handleIncidentSimilar is GET /incidents/{id}/similar.
+func handleIncidentSimilar(rs RCAService, s Searcher) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		in, err := rs.GetIncident(c.UserContext(), caller(c), c.Params("id"))
+		if err != nil {
+			return err
+		}
+		var f errs.Fields
+		size := intParam(c, "size", 10, &f)
+		if err := f.Err(); err != nil {
+			return err
+		}
+		res, err := s.Similar(c.UserContext(), caller(c), search.TypeIncident, in.ID, size)
+		if err != nil {
+			return err
+		}
+		return c.JSON(res)
+	}
 }
 
 // handleSearch is GET /search?q=&type=&facet=&from=&size=&sort=.

@@ -36,7 +36,7 @@ func registerRoutes(app *fiber.App, d Deps) {
 
 	authed.Get("/actors/:actor_id", handleActorProfile(d.Cases, g))
 	authed.Post("/cases", handleCaseCreate(d.Cases, g))
-	authed.Get("/cases", handleCaseList(d.Cases))
+	authed.Get("/cases", handleCaseList(d.Search, d.Now))
 	authed.Get("/cases/:id", handleCaseGet(d.Cases, g))
 	authed.Patch("/cases/:id", handleCasePatch(d.Cases, g))
 	authed.Post("/cases/:id/transitions", handleCaseTransition(d.Cases, g))
@@ -52,7 +52,7 @@ func registerRoutes(app *fiber.App, d Deps) {
 	authed.Post("/cases/:id/enforcements/:eid/reverse", handleEnforcementDecide(d.Cases, g, cases.Reverse))
 
 	authed.Post("/incidents", handleIncidentCreate(d.RCA, g))
-	authed.Get("/incidents", handleIncidentList(d.RCA))
+	authed.Get("/incidents", handleIncidentList(d.Search, d.RCA, d.Now))
 	authed.Get("/incidents/:id", handleIncidentGet(d.RCA))
 	authed.Patch("/incidents/:id", handleIncidentPatch(d.RCA, g))
 	authed.Put("/incidents/:id/rca", handleRCAPut(d.RCA, g))
@@ -66,11 +66,13 @@ func registerRoutes(app *fiber.App, d Deps) {
 	authed.Post("/incidents/:id/postmortem/comments", handlePostmortemComment(d.RCA, g))
 	authed.Post("/rca/classify", handleClassify(d.RCA))
 	authed.Get("/rca/classifier", handleClassifierStats(d.RCA))
-	authed.Get("/postmortems", handlePublishedList(d.RCA))
+	authed.Get("/postmortems", handlePostmortemList(d.Search, d.Now))
 	authed.Get("/postmortems/:id", handlePublishedGet(d.RCA)) // also /postmortems/{id}.md
 	authed.Get("/reports/root-causes", handleRootCauseReport(d.RCA))
 
 	authed.Get("/search", handleSearch(d.Search))
+	authed.Get("/cases/:id/similar", handleCaseSimilar(d.Cases, d.Search, g))
+	authed.Get("/incidents/:id/similar", handleIncidentSimilar(d.RCA, d.Search))
 
 	authed.Get("/audit", handleAuditList(d.Audit, g))
 	authed.Get("/audit/verify", handleAuditVerify(d.Audit, g))

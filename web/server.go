@@ -59,8 +59,10 @@ type Deps struct {
 	Cases CaseService
 	// RCA runs incidents, RCAs and postmortems.
 	RCA RCAService
-	// Search answers /search.
+	// Search answers /search and the list views.
 	Search Searcher
+	// Now is the clock (SLA states in lists); nil means time.Now.
+	Now func() time.Time
 	// MaxAttachment limits one evidence file; 0 means the default 25 MiB.
 	MaxAttachment int64
 }
@@ -84,6 +86,9 @@ func NewServer(d Deps) *fiber.App {
 	}
 	if d.MaxAttachment <= 0 {
 		d.MaxAttachment = cases.DefaultMaxAttachment
+	}
+	if d.Now == nil {
+		d.Now = time.Now
 	}
 	if d.Ready == nil {
 		d.Ready = func(context.Context) error { return nil }

@@ -146,13 +146,10 @@ func (s *Source) caseChange(ctx context.Context, c *cases.Case, tax cases.Taxono
 		ActorID: c.Actor.ActorID, SourceKind: c.SourceKind, Restricted: c.Restricted,
 		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt, Month: c.CreatedAt.UTC().Format("2006-01"),
 	}
-	if target, ok := tax.SLA[c.Severity]; ok {
-		switch {
-		case c.TriagedAt == nil:
-			d.Due = c.CreatedAt.Add(target.Triage.D())
-		case c.ResolvedAt == nil:
-			d.Due = c.CreatedAt.Add(target.Resolve.D())
-		}
+	marks := c.Marks(tax)
+	d.Breached = marks.Breached
+	if !marks.Due.IsZero() {
+		d.Due, d.AtRisk = &marks.Due, &marks.AtRisk
 	}
 	return search.Change{Type: search.TypeCase, ID: c.ID, Seq: c.Seq, Doc: d}, nil
 }
