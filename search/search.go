@@ -47,12 +47,12 @@ type Request struct {
 	// Created limits created_at to [From, To).
 	CreatedFrom, CreatedTo time.Time
 	// SLAState keeps cases whose SLA state at Now is ok, at_risk or breached.
-	SLAState string
-	Now      time.Time
-	Sort                   string
-	From, Size             int
-	Facets                 []string
-	Highlight              bool
+	SLAState   string
+	Now        time.Time
+	Sort       string
+	From, Size int
+	Facets     []string
+	Highlight  bool
 }
 
 // Hit is one result.

@@ -140,4 +140,3 @@ func fieldText(v any) string {
 	}
 	return ""
 }
-
