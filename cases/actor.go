@@ -52,6 +52,18 @@ func (a *Actor) ActiveStrikes(ttl time.Duration, now time.Time) int {
 	return n
 }
 
+// PriorOffences counts enforcements applied to the actor (not reversed)
+// within the strike window, with or without a strike.
+func (a *Actor) PriorOffences(ttl time.Duration, now time.Time) int {
+	n := 0
+	for _, h := range a.History {
+		if h.Status != Reversed && now.Before(h.AppliedAt.Add(ttl)) {
+			n++
+		}
+	}
+	return n
+}
+
 // ActiveRestrictions lists restricting actions in force at now.
 func (a *Actor) ActiveRestrictions(now time.Time) []ActorEnforcement {
 	out := []ActorEnforcement{}

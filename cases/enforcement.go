@@ -180,9 +180,11 @@ func (e Enforcement) departsFrom(r Recommendation) bool {
 }
 
 // addsStrike: every applied action adds one strike, except a warning on a
-// first offence (no active strikes when it is applied).
-func addsStrike(a Action, activeStrikes int) bool {
-	return !(a == Warning && activeStrikes == 0)
+// first offence. priorOffences counts the actor's enforcements applied (and
+// not reversed) within the strike window: a second warning is no first
+// offence, so repeated warnings escalate instead of repeating forever.
+func addsStrike(a Action, priorOffences int) bool {
+	return !(a == Warning && priorOffences == 0)
 }
 
 // formatDuration writes whole days as "30d", anything else as Go does.

@@ -170,12 +170,12 @@ func (s *Service) Decide(ctx context.Context, u *auth.User, idOrKey, eid string,
 			if status != Approved {
 				return nil, errs.E(errs.Conflict, "only an approved enforcement can be applied; this one is %s", status)
 			}
-			strikes, err := s.activeStrikes(ctx, c, e.PolicyArea)
+			prior, err := s.priorOffences(ctx, c, e.PolicyArea)
 			if err != nil {
 				return nil, err
 			}
 			e.Status, e.AppliedBy, e.AppliedAt = Applied, u.Username, &now
-			e.Strike = addsStrike(e.Action, strikes)
+			e.Strike = addsStrike(e.Action, prior)
 			if e.Action.timed() {
 				exp := now.Add(e.Duration.D())
 				e.ExpiresAt = &exp
@@ -218,7 +218,8 @@ func textIf(reason string) string {
 	return ": " + reason
 }
 
-func (s *Service) activeStrikes(ctx context.Context, c *Case, area string) (int, error) {
+// priorOffences counts the case actor's enforcements within area's strike window.
+func (s *Service) priorOffences(ctx context.Context, c *Case, area string) (int, error) {
 	tax, _, err := s.store.Taxonomy(ctx)
 	if err != nil {
 		return 0, err
@@ -230,7 +231,7 @@ func (s *Service) activeStrikes(ctx context.Context, c *Case, area string) (int,
 	if err != nil {
 		return 0, err
 	}
-	return a.ActiveStrikes(tax.LadderFor(area).StrikeTTL.D(), s.now()), nil
+	return a.PriorOffences(tax.LadderFor(area).StrikeTTL.D(), s.now()), nil
 }
 
 // syncActorEntry writes enforcement e of case c into the actor's history.

@@ -152,7 +152,9 @@ func (s *Service) Create(ctx context.Context, u *auth.User, in NewCase, idemKey 
 			if prev.RequestHash != idem.RequestHash {
 				return Case{}, false, errs.E(errs.Conflict, "this Idempotency-Key was used for a different request")
 			}
-			existing, err := s.store.Case(ctx, prev.CaseID)
+			// Read through load: a replay answers only if the caller may
+			// still read the case.
+			existing, err := s.load(ctx, u, prev.CaseID)
 			if errs.Is(err, errs.NotFound) {
 				return Case{}, false, errs.E(errs.Conflict, "the first request with this Idempotency-Key is still being processed; retry shortly")
 			}
