@@ -186,4 +186,3 @@ func TestRestrictedReadsAreAudited(t *testing.T) {
 	requireCode(t, err, errs.NotFound)
 	assert.Len(t, h.events("case.read_restricted"), 1, "a refused read is no restricted read")
 }
-
