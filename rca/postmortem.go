@@ -183,8 +183,10 @@ type PIIFinding struct {
 
 var (
 	emailPattern = regexp.MustCompile(`[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}`)
-	// Phone numbers: an optional +, then 8–15 digits with common separators.
-	phonePattern = regexp.MustCompile(`\+?\(?\d(?:[\s().-]?\d){7,14}`)
+	// Phone numbers: an optional +, then 8–15 digits with common separators
+	// (a space, dot or dash, optionally after a closing or before an opening
+	// parenthesis, as in "+1 (415) 555-0100").
+	phonePattern = regexp.MustCompile(`\+?\(?\d(?:\)?[\s.-]?\(?\d){7,14}`)
 )
 
 // ActorIdentifiers are the ids and handles of actors linked to an incident.

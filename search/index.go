@@ -41,7 +41,7 @@ func Open(dir string, log *slog.Logger) (x *Index, fresh bool, err error) {
 		return nil, false, err
 	}
 	x = &Index{dir: dir, log: log}
-	idx, err := bleve.Open(x.path())
+	idx, err := openBleve(x.path())
 	switch {
 	case errors.Is(err, bleve.ErrorIndexPathDoesNotExist):
 		fresh = true
@@ -50,7 +50,7 @@ func Open(dir string, log *slog.Logger) (x *Index, fresh bool, err error) {
 		fresh = true
 	default:
 		if reason := check(idx); reason != "" {
-			_ = idx.Close()
+			closeQuietly(idx)
 			x.moveAside(reason, nil)
 			fresh = true
 		} else {
@@ -66,8 +66,31 @@ func Open(dir string, log *slog.Logger) (x *Index, fresh bool, err error) {
 	return x, fresh, nil
 }
 
-// check returns why an opened index cannot be used, or "".
-func check(idx bleve.Index) string {
+// openBleve opens the index at path. A damaged index can make Bleve panic
+// rather than fail; that is an error too, not a crash at every start.
+func openBleve(path string) (idx bleve.Index, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			idx, err = nil, fmt.Errorf("opening the index panicked: %v", p)
+		}
+	}()
+	return bleve.Open(path)
+}
+
+func closeQuietly(idx bleve.Index) {
+	defer func() { _ = recover() }()
+	_ = idx.Close()
+}
+
+// check returns why an opened index cannot be used, or "". A damaged
+// segment can make Bleve panic (zap slices a corrupt offset): that index
+// is unreadable too.
+func check(idx bleve.Index) (reason string) {
+	defer func() {
+		if p := recover(); p != nil {
+			reason = fmt.Sprintf("unreadable (%v)", p)
+		}
+	}()
 	v, err := idx.GetInternal(keyVersion)
 	if err != nil {
 		return "unreadable"

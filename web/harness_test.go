@@ -24,7 +24,11 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"casefile.dev/casefile/auth"
+	"casefile.dev/casefile/cases"
+	"casefile.dev/casefile/internal/blob"
+	"casefile.dev/casefile/internal/store"
 	"casefile.dev/casefile/internal/storetest"
+	"casefile.dev/casefile/rca"
 	"casefile.dev/casefile/web"
 )
 
@@ -92,14 +96,25 @@ func (s *syncBuffer) String() string {
 type harnessOptions struct {
 	trustedProxies []netip.Prefix
 	ready          func(context.Context) error
+	// teams puts harness users on a team, by username.
+	teams map[string]string
+	// users are created besides the one user per role; an empty Password
+	// is the harness password.
+	users []auth.NewUser
+	// maxAttachment is Deps.MaxAttachment (0: the default).
+	maxAttachment int64
 }
 
 // harness is a Casefile HTTP server on real components: the embedded store,
-// auth.Service, auth.Audit and Ed25519 keys; only the clock is fake.
+// auth.Service, auth.Audit, Ed25519 keys, the case and RCA services and the
+// blob store, wired as cmd/casefile does; only the clock is fake.
 type harness struct {
 	app   *fiber.App
+	db    *store.DB
 	svc   *auth.Service
 	audit *auth.Audit
+	cases *cases.Service
+	rca   *rca.Service
 	clock *fakeClock
 	key   ed25519.PrivateKey
 	logs  *syncBuffer
@@ -127,13 +142,30 @@ func newHarness(t *testing.T, opts ...harnessOptions) *harness {
 	require.NoError(t, err)
 	require.NoError(t, svc.Init(ctx))
 	for _, role := range auth.Roles {
-		nu := auth.NewUser{Username: userOfRole[role], Role: role, Password: password}
+		nu := auth.NewUser{Username: userOfRole[role], Role: role, Team: o.teams[userOfRole[role]], Password: password}
 		if role == auth.RoleVendorAgent {
 			nu.Vendor = "acme"
 		}
 		_, err := svc.CreateUser(ctx, &auth.System, nu, auth.Meta{})
 		require.NoError(t, err)
 	}
+	for _, nu := range o.users {
+		if nu.Password == "" {
+			nu.Password = password
+		}
+		_, err := svc.CreateUser(ctx, &auth.System, nu, auth.Meta{})
+		require.NoError(t, err)
+	}
+	// The domain services, as cmd/casefile's open wires them.
+	blobs := blob.New(db)
+	require.NoError(t, blobs.Init(ctx))
+	caseSvc := cases.NewService(cases.NewMongoStore(db), audit, svc, blobs, clock.Now)
+	require.NoError(t, caseSvc.Init(ctx))
+	classifier, err := rca.NewClassifier()
+	require.NoError(t, err)
+	rcaSvc := rca.NewService(rca.NewMongoStore(db), audit, caseSvc, classifier, clock.Now)
+	require.NoError(t, rcaSvc.Init(ctx))
+
 	logs := &syncBuffer{}
 	app := web.NewServer(web.Deps{
 		Auth:           svc,
@@ -143,8 +175,11 @@ func newHarness(t *testing.T, opts ...harnessOptions) *harness {
 		Ready:          o.ready,
 		TrustedProxies: o.trustedProxies,
 		Version:        "test",
+		Cases:          caseSvc,
+		RCA:            rcaSvc,
+		MaxAttachment:  o.maxAttachment,
 	})
-	return &harness{app: app, svc: svc, audit: audit, clock: clock, key: priv, logs: logs}
+	return &harness{app: app, db: db, svc: svc, audit: audit, cases: caseSvc, rca: rcaSvc, clock: clock, key: priv, logs: logs}
 }
 
 // response is an answer with its body read.
@@ -334,3 +369,113 @@ func mustJSON(t *testing.T, v any) string {
 }
 
 func etag(version int) string { return fmt.Sprintf(`"%d"`, version) }
+
+// The cast of the case and incident tests, besides the harness users: lee
+// (lead) and ivy (investigator) are on team fraud there.
+const (
+	ottoName = "otto" // investigator, team spam
+	vicName  = "vic"  // vendor_agent, vendor acme
+	veraName = "vera" // vendor_agent, vendor other
+	leoName  = "leo"  // leadership
+	lenaName = "lena" // a second lead, team fraud
+)
+
+// world is a harness with the case cast signed in.
+type world struct {
+	*harness
+	tok map[string]string // access token by username
+}
+
+// newWorld starts a harness with the case cast; maxAttachment is
+// Deps.MaxAttachment (0: the default).
+func newWorld(t *testing.T, maxAttachment int64) *world {
+	t.Helper()
+	h := newHarness(t, harnessOptions{
+		teams: map[string]string{leadName: "fraud", investigatorName: "fraud"},
+		users: []auth.NewUser{
+			{Username: ottoName, Role: auth.RoleInvestigator, Team: "spam"},
+			{Username: vicName, Role: auth.RoleVendorAgent, Vendor: "acme"},
+			{Username: veraName, Role: auth.RoleVendorAgent, Vendor: "other"},
+			{Username: leoName, Role: auth.RoleLeadership},
+			{Username: lenaName, Role: auth.RoleLead, Team: "fraud"},
+		},
+		maxAttachment: maxAttachment,
+	})
+	w := &world{harness: h, tok: map[string]string{}}
+	for _, name := range []string{adminName, leadName, investigatorName, ottoName, vicName, veraName, leoName, lenaName} {
+		w.tok[name] = h.login(t, name)
+	}
+	return w
+}
+
+// relogin signs the cast in again, after the fake clock moved past the
+// access tokens' lifetime.
+func (w *world) relogin(t *testing.T) {
+	t.Helper()
+	for name := range w.tok {
+		w.tok[name] = w.login(t, name)
+	}
+}
+
+// as sends r with the access token of username.
+func (w *world) as(t *testing.T, username string, r req) response {
+	t.Helper()
+	r.token = w.tok[username]
+	return w.do(t, r)
+}
+
+// newCase is a valid POST /cases body: a sev3 user report about actorID in
+// area (fraud_scam when empty), for team and vendor.
+func newCase(actorID, area, team, vendor string) map[string]any {
+	if area == "" {
+		area = "fraud_scam"
+	}
+	body := map[string]any{
+		"title":          "Suspicious activity by " + actorID,
+		"summary":        "Reported by several users.",
+		"actor":          map[string]any{"actor_id": actorID},
+		"policy_areas":   []string{area},
+		"severity":       "sev3",
+		"source_kind":    "reactive",
+		"source_channel": "user_report",
+	}
+	if team != "" {
+		body["team"] = team
+	}
+	if vendor != "" {
+		body["vendor"] = vendor
+	}
+	return body
+}
+
+// createCase files a case as username and requires 201.
+func (w *world) createCase(t *testing.T, username string, body map[string]any) cases.Case {
+	t.Helper()
+	res := w.as(t, username, req{method: http.MethodPost, path: "/api/v1/cases", body: body})
+	require.Equal(t, http.StatusCreated, res.StatusCode, "create case: %s", res.body)
+	var c cases.Case
+	res.json(t, &c)
+	return c
+}
+
+// getCase reads a case as username and requires 200.
+func (w *world) getCase(t *testing.T, username, idOrKey string) cases.Case {
+	t.Helper()
+	res := w.get(t, "/api/v1/cases/"+idOrKey, w.tok[username])
+	require.Equal(t, http.StatusOK, res.StatusCode, "get case %s: %s", idOrKey, res.body)
+	var c cases.Case
+	res.json(t, &c)
+	return c
+}
+
+// caseTotal is the total of GET /cases as username.
+func (w *world) caseTotal(t *testing.T, username string) int64 {
+	t.Helper()
+	res := w.get(t, "/api/v1/cases", w.tok[username])
+	require.Equal(t, http.StatusOK, res.StatusCode, "list cases: %s", res.body)
+	var page struct {
+		Total int64 `json:"total"`
+	}
+	res.json(t, &page)
+	return page.Total
+}
