@@ -57,7 +57,7 @@ func (r *RCA) validate(subcategories map[string][]string) error {
 		checkText(&f, p+".description", rc.Description, 4000, true)
 		if !rc.Category.Valid() {
 			f.Add(p+".category", "is required: product, process or policy")
-		} else if subs := subcategories[string(rc.Category)]; subs == nil {
+		} else if subs := subcategories[string(rc.Category)]; !slices.Contains(subs, rc.Subcategory) {
 			f.Add(p+".subcategory", "must be one of %s for %s", strings.Join(subs, ", "), rc.Category)
 		}
 		if rc.Vendor != "" && !tokenPattern.MatchString(rc.Vendor) {

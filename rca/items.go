@@ -44,6 +44,7 @@ func (s *Service) AddActionItem(ctx context.Context, u *auth.User, idOrKey strin
 		out = a
 		return nil
 	})
+	out.Overdue = out.IsOverdue(s.now())
 	return out, err
 }
 

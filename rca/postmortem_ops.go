@@ -1,7 +1,6 @@
 package rca
 
 import (
-	"cmp"
 	"context"
 	"slices"
 	"strconv"
@@ -182,7 +181,7 @@ func (s *Service) Step(ctx context.Context, u *auth.User, idOrKey string, step P
 		}
 		rev := Revision{Postmortem: p.ID, Revision: p.Revision, IncidentKey: p.IncidentKey, Title: in.Title, Severity: in.Severity,
 			Content: p.Content, PublishedBy: u.Username, PublishedAt: now}
-		if err := s.store.InsertRevision(ctx, &rev); err != nil && !errs.Is(err, errs.Conflict) {
+		if err := s.store.PutRevision(ctx, &rev); err != nil {
 			return PublishResult{}, err
 		}
 		p.Status, p.PublishedBy, p.PublishedAt, p.PublishedRevision = Published, u.Username, &now, p.Revision
@@ -247,31 +246,6 @@ func (s *Service) Comment(ctx context.Context, u *auth.User, idOrKey, text strin
 
 // PublishedPostmortem is a published postmortem as readers see it.
 type PublishedPostmortem = Revision
-
-// ListPublished lists the latest published revision of every postmortem,
-// newest first. Everyone who may read postmortems may call it.
-func (s *Service) ListPublished(ctx context.Context, u *auth.User, limit, offset int) ([]PublishedPostmortem, int, error) {
-	if !auth.Can(u, auth.ReadPostmortem, auth.Resource{Published: true}) {
-		return nil, 0, errs.E(errs.Forbidden, "your role may not read postmortems")
-	}
-	revs, err := s.store.PublishedRevisions(ctx)
-	if err != nil {
-		return nil, 0, err
-	}
-	slices.SortStableFunc(revs, func(a, b Revision) int {
-		if c := b.PublishedAt.Compare(a.PublishedAt); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.Postmortem, b.Postmortem)
-	})
-	total := len(revs)
-	offset = min(offset, total)
-	page := revs[offset:min(total, offset+limit)]
-	for i := range page {
-		page[i].BodyHTML = s.markdown.Render(page[i].Content.Body)
-	}
-	return page, total, nil
-}
 
 // GetPublished reads the latest published revision (or revision rev > 0).
 func (s *Service) GetPublished(ctx context.Context, u *auth.User, idOrKey string, rev int) (PublishedPostmortem, error) {

@@ -41,7 +41,7 @@ func (s *Service) ListIncidents(ctx context.Context, u *auth.User, q IncidentQue
 		if q.RootCauseCategory != "" && !slices.ContainsFunc(in.RCA.RootCauses, func(rc RootCause) bool { return rc.Category == q.RootCauseCategory }) {
 			continue
 		}
-		if text != "" && !strings.Contains(strings.ToLower(in.Key+"\n"+in.Title+"\n"+in.Impact.Text+"\n"+in.RCA.ProblemStatement), text) {
+		if text != "" && !strings.Contains(strings.ToLower(searchable(u, &in)), text) {
 			continue
 		}
 		out = append(out, s.present(ctx, u, in))
@@ -55,6 +55,16 @@ func (s *Service) ListIncidents(ctx context.Context, u *auth.User, q IncidentQue
 	total := len(out)
 	off := min(q.Offset, total)
 	return out[off:min(total, off+q.Limit)], total, nil
+}
+
+// searchable is the text of an incident a text filter may look at: only
+// what the caller can read (leadership reads summaries, not the RCA).
+func searchable(u *auth.User, in *Incident) string {
+	t := in.Key + "\n" + in.Title + "\n" + in.Impact.Text
+	if auth.Can(u, auth.EditIncident, auth.Resource{}) {
+		t += "\n" + in.RCA.ProblemStatement
+	}
+	return t
 }
 
 // Intervals a report can group by.

@@ -322,16 +322,28 @@ func (s *Service) UpdateIncident(ctx context.Context, u *auth.User, idOrKey stri
 			added = append(added, k)
 		}
 	}
-	if err := s.save(ctx, &in, ifMatch); err != nil {
+	// Unlink before saving too: a case the caller may not see cannot be
+	// unlinked (it would keep a link the incident no longer has).
+	var removed []string
+	undo := func() {
 		s.unlinkCases(ctx, u, added, in.Key, m)
-		return Incident{}, err
+		for _, k := range removed {
+			_ = s.cases.LinkIncident(ctx, u, k, in.Key, true, m)
+		}
 	}
 	for _, k := range before {
-		if !slices.Contains(in.LinkedCases, k) {
-			if err := s.cases.LinkIncident(ctx, u, k, in.Key, false, m); err != nil && !errs.Is(err, errs.NotFound) {
-				return Incident{}, err
-			}
+		if slices.Contains(in.LinkedCases, k) {
+			continue
 		}
+		if err := s.cases.LinkIncident(ctx, u, k, in.Key, false, m); err != nil {
+			undo()
+			return Incident{}, linkError(k, err)
+		}
+		removed = append(removed, k)
+	}
+	if err := s.save(ctx, &in, ifMatch); err != nil {
+		undo()
+		return Incident{}, err
 	}
 	if err := s.record(ctx, u, m, "incident.update", "incident", in.Key, auth.OutcomeSuccess, nil); err != nil {
 		return Incident{}, err

@@ -25,11 +25,8 @@ type Store interface {
 	Postmortem(ctx context.Context, id string) (Postmortem, error)
 	InsertPostmortem(ctx context.Context, p *Postmortem) error
 	ReplacePostmortem(ctx context.Context, p *Postmortem, expected int64) error
-	InsertRevision(ctx context.Context, r *Revision) error
+	PutRevision(ctx context.Context, r *Revision) error
 	Revision(ctx context.Context, id string, rev int) (Revision, error)
-	// PublishedRevisions lists the latest published revision of every
-	// postmortem.
-	PublishedRevisions(ctx context.Context) ([]Revision, error)
 }
 
 const (
@@ -153,33 +150,16 @@ func (s *MongoStore) ReplacePostmortem(ctx context.Context, p *Postmortem, expec
 
 func revisionID(id string, rev int) string { return fmt.Sprintf("%s/%d", id, rev) }
 
-func (s *MongoStore) InsertRevision(ctx context.Context, r *Revision) error {
+// PutRevision stores a published revision, replacing one of the same
+// number: a publish that lost a race with an edit may have written it, and
+// the content now being published is what readers must get.
+func (s *MongoStore) PutRevision(ctx context.Context, r *Revision) error {
 	r.ID = revisionID(r.Postmortem, r.Revision)
-	return s.db.Insert(ctx, revisionsColl, r)
+	return s.db.Put(ctx, revisionsColl, r.ID, r)
 }
 
 func (s *MongoStore) Revision(ctx context.Context, id string, rev int) (Revision, error) {
 	var r Revision
 	err := s.db.FindByID(ctx, revisionsColl, revisionID(id, rev), &r)
 	return r, err
-}
-
-func (s *MongoStore) PublishedRevisions(ctx context.Context) ([]Revision, error) {
-	cur, err := s.db.Collection(postmortemsColl).Find(ctx, bson.D{{Key: "published_revision", Value: bson.D{{Key: "$gt", Value: 0}}}})
-	if err != nil {
-		return nil, fmt.Errorf("rca: published postmortems: %w", err)
-	}
-	var pms []Postmortem
-	if err := cur.All(ctx, &pms); err != nil {
-		return nil, err
-	}
-	out := make([]Revision, 0, len(pms))
-	for _, p := range pms {
-		r, err := s.Revision(ctx, p.ID, p.PublishedRevision)
-		if err != nil {
-			return nil, fmt.Errorf("rca: revision %d of %s: %w", p.PublishedRevision, p.ID, err)
-		}
-		out = append(out, r)
-	}
-	return out, nil
 }

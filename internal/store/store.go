@@ -142,6 +142,17 @@ func (d *DB) Insert(ctx context.Context, coll string, doc any) error {
 	return translate(err, coll)
 }
 
+// Put writes doc as the document with _id id, replacing any that exists.
+// Use it for documents that are written whole and never edited in place.
+func (d *DB) Put(ctx context.Context, coll, id string, doc any) error {
+	unlock := d.lock()
+	defer unlock()
+	ctx, cancel := d.opCtx(ctx)
+	defer cancel()
+	_, err := d.db.Collection(coll).ReplaceOne(ctx, bson.D{{Key: "_id", Value: id}}, doc, options.Replace().SetUpsert(true))
+	return translate(err, coll)
+}
+
 // ReplaceVersioned replaces the document with _id id if its stored version is
 // still expected. doc must carry version expected+1. A missing document is
 // NotFound; a changed one is PreconditionFailed and nothing is written.
