@@ -283,7 +283,7 @@ func TestLinkingCaseCallerCannotSee(t *testing.T) {
 
 		t.Run("but_nobody_unlinks_a_case_they_cannot_see", func(t *testing.T) {
 			visibleToo := h.newCase("fraud", cases.ActorRef{ActorID: "u-4"})
-			in, err := h.svc.UpdateIncident(h.ctx, h.lena, in.Key, in.Version, IncidentPatch{LinkedCases: &[]string{visibleToo.Key, hidden.Key}} // visibleToo is unlinked first, then undone, auth.Meta{})
+			in, err := h.svc.UpdateIncident(h.ctx, h.lena, in.Key, in.Version, IncidentPatch{LinkedCases: &[]string{visibleToo.Key, hidden.Key}}, auth.Meta{}) // visibleToo is unlinked first, then undone
 			require.NoError(t, err)
 			_, err = h.svc.UpdateIncident(h.ctx, h.ivy, in.Key, in.Version, IncidentPatch{LinkedCases: &[]string{}}, auth.Meta{})
 			requireLinkRefused(t, err)
