@@ -47,16 +47,20 @@ func (s *Service) ActorProfile(ctx context.Context, u *auth.User, actorID string
 		return Profile{}, err
 	}
 	visible := map[string]bool{}
-	p := Profile{Cases: []CaseSummary{}, CaseCount: len(cases)}
+	p := Profile{Cases: []CaseSummary{}}
+	// case_count and the open cases in risk_score count only cases the
+	// caller may see, so that the profile does not reveal that a restricted
+	// case exists. Enforcement history is shown whole (without the case of
+	// an entry from a hidden case), as the strike count depends on it.
 	var open []Severity
 	for i := range cases {
 		c := &cases[i]
-		if c.Status != StatusClosed {
-			open = append(open, c.Severity)
-		}
 		if auth.Can(u, auth.ReadCase, c.Resource()) {
 			visible[c.ID] = true
 			p.Cases = append(p.Cases, CaseSummary{ID: c.ID, Key: c.Key, Title: c.Title, Status: c.Status, Severity: c.Severity})
+			if c.Status != StatusClosed {
+				open = append(open, c.Severity)
+			}
 		}
 		// Repair history an interrupted write left behind (see Decide).
 		for _, e := range c.Enforcements {
@@ -74,6 +78,7 @@ func (s *Service) ActorProfile(ctx context.Context, u *auth.User, actorID string
 			}
 		}
 	}
+	p.CaseCount = len(p.Cases)
 	readsActors := auth.Can(u, auth.ReadActorContact, auth.Resource{})
 	if !readsActors && len(visible) == 0 {
 		return Profile{}, errs.E(errs.NotFound, "actor not found")

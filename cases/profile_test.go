@@ -109,3 +109,26 @@ func TestActorProfile(t *testing.T) {
 		assert.Len(t, stored.History, 1, "the repair is written back")
 	})
 }
+
+func TestActorProfileDoesNotRevealHiddenCases(t *testing.T) {
+	h := newHarness(t)
+	visible := h.create(h.lena, nil) // team fraud, sev2
+	actor := visible.Actor
+	hidden := h.create(h.lena, func(n *NewCase) {
+		n.Actor = actor
+		n.PolicyAreas = []string{"child_safety"} // always restricted
+		n.Severity = Sev1
+	})
+	require.True(t, hidden.Restricted)
+
+	lead, err := h.svc.ActorProfile(h.ctx, h.lena, actor.ActorID, Meta{})
+	require.NoError(t, err)
+	ivy, err := h.svc.ActorProfile(h.ctx, h.ivy, actor.ActorID, Meta{})
+	require.NoError(t, err)
+
+	assert.Equal(t, 2, lead.CaseCount)
+	assert.Equal(t, 1, ivy.CaseCount, "the restricted case is not counted for someone who may not see it")
+	require.Len(t, ivy.Cases, 1)
+	assert.Equal(t, visible.Key, ivy.Cases[0].Key)
+	assert.Less(t, ivy.RiskScore, lead.RiskScore, "the hidden open sev1 case adds risk only where it is visible")
+}

@@ -171,6 +171,7 @@ func (s *Service) CreateIncident(ctx context.Context, u *auth.User, in NewIncide
 		s.unlinkCases(ctx, u, inc.LinkedCases, inc.Key, m)
 		return Incident{}, err
 	}
+	s.notify(ctx, "incident", inc.ID)
 	if err := s.record(ctx, u, m, "incident.create", "incident", inc.Key, auth.OutcomeSuccess, map[string]string{"severity": string(inc.Severity)}); err != nil {
 		return Incident{}, err
 	}

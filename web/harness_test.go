@@ -26,9 +26,11 @@ import (
 	"casefile.dev/casefile/auth"
 	"casefile.dev/casefile/cases"
 	"casefile.dev/casefile/internal/blob"
+	"casefile.dev/casefile/internal/indexsource"
 	"casefile.dev/casefile/internal/store"
 	"casefile.dev/casefile/internal/storetest"
 	"casefile.dev/casefile/rca"
+	"casefile.dev/casefile/search"
 	"casefile.dev/casefile/web"
 )
 
@@ -106,8 +108,9 @@ type harnessOptions struct {
 }
 
 // harness is a Casefile HTTP server on real components: the embedded store,
-// auth.Service, auth.Audit, Ed25519 keys, the case and RCA services and the
-// blob store, wired as cmd/casefile does; only the clock is fake.
+// auth.Service, auth.Audit, Ed25519 keys, the case and RCA services, the
+// blob store and the search index with its feed, wired as cmd/casefile's
+// open does; only the clock is fake.
 type harness struct {
 	app   *fiber.App
 	db    *store.DB
@@ -156,27 +159,52 @@ func newHarness(t *testing.T, opts ...harnessOptions) *harness {
 		_, err := svc.CreateUser(ctx, &auth.System, nu, auth.Meta{})
 		require.NoError(t, err)
 	}
-	// The domain services, as cmd/casefile's open wires them.
+	logs := &syncBuffer{}
+	logger := slog.New(slog.NewJSONHandler(logs, nil))
+
+	// The domain services and the search index, as cmd/casefile's open
+	// wires them.
 	blobs := blob.New(db)
 	require.NoError(t, blobs.Init(ctx))
-	caseSvc := cases.NewService(cases.NewMongoStore(db), audit, svc, blobs, clock.Now)
+	caseStore := cases.NewMongoStore(db)
+	caseSvc := cases.NewService(caseStore, audit, svc, blobs, clock.Now)
 	require.NoError(t, caseSvc.Init(ctx))
 	classifier, err := rca.NewClassifier()
 	require.NoError(t, err)
-	rcaSvc := rca.NewService(rca.NewMongoStore(db), audit, caseSvc, classifier, clock.Now)
+	rcaStore := rca.NewMongoStore(db)
+	rcaSvc := rca.NewService(rcaStore, audit, caseSvc, classifier, clock.Now)
 	require.NoError(t, rcaSvc.Init(ctx))
+	index, fresh, err := search.Open(t.TempDir(), logger)
+	require.NoError(t, err)
+	t.Cleanup(func() { assert.NoError(t, index.Close()) })
+	source := indexsource.New(db, caseStore, rcaStore)
+	feed := search.NewFeed(index, source, logger, nil)
+	if fresh {
+		_, err := index.Rebuild(ctx, source, search.DefaultBatch)
+		require.NoError(t, err)
+	}
+	_, err = feed.CatchUp(ctx)
+	require.NoError(t, err)
+	notify := func(ctx context.Context, kind, id string) {
+		if err := feed.Notify(ctx, kind, id); err != nil {
+			logger.Warn("indexing a write failed", "kind", kind, "id", id, "err", err)
+		}
+	}
+	caseSvc.OnChange(notify)
+	rcaSvc.OnChange(notify)
 
-	logs := &syncBuffer{}
 	app := web.NewServer(web.Deps{
 		Auth:           svc,
 		Users:          svc,
 		Audit:          audit,
-		Logger:         slog.New(slog.NewJSONHandler(logs, nil)),
+		Logger:         logger,
 		Ready:          o.ready,
 		TrustedProxies: o.trustedProxies,
 		Version:        "test",
 		Cases:          caseSvc,
 		RCA:            rcaSvc,
+		Search:         search.NewSearcher(index),
+		Now:            clock.Now,
 		MaxAttachment:  o.maxAttachment,
 	})
 	return &harness{app: app, db: db, svc: svc, audit: audit, cases: caseSvc, rca: rcaSvc, clock: clock, key: priv, logs: logs}
