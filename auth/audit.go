@@ -192,32 +192,14 @@ type AuditFilter struct {
 // List returns events matching f, newest first, and a cursor for the next
 // page ("" at the end). cursor is opaque to clients.
 func (a *Audit) List(ctx context.Context, f AuditFilter, limit int, cursor string) ([]AuditEvent, string, int64, error) {
-	filter := bson.D{}
-	add := func(k string, v any) { filter = append(filter, bson.E{Key: k, Value: v}) }
-	if f.User != "" {
-		add("user", f.User)
-	}
-	if f.EntityType != "" {
-		add("entity.type", f.EntityType)
-	}
-	if f.EntityID != "" {
-		add("entity.id", f.EntityID)
-	}
-	if f.Action != "" {
-		add("action", f.Action)
-	}
-	if !f.From.IsZero() || !f.To.IsZero() {
-		r := bson.D{}
-		if !f.From.IsZero() {
-			r = append(r, bson.E{Key: "$gte", Value: f.From})
-		}
-		if !f.To.IsZero() {
-			r = append(r, bson.E{Key: "$lt", Value: f.To})
-		}
-		add("at", r)
-	}
+	var filter store.Filter
+	filter.Eq("user", f.User)
+	filter.Eq("entity.type", f.EntityType)
+	filter.Eq("entity.id", f.EntityID)
+	filter.Eq("action", f.Action)
+	filter.Range("at", f.From, f.To)
 	coll := a.db.Collection(auditCollection)
-	total, err := coll.CountDocuments(ctx, filter)
+	total, err := coll.CountDocuments(ctx, filter.D())
 	if err != nil {
 		return nil, "", 0, fmt.Errorf("audit: count: %w", err)
 	}
@@ -226,9 +208,9 @@ func (a *Audit) List(ctx context.Context, f AuditFilter, limit int, cursor strin
 		if err != nil {
 			return nil, "", 0, err
 		}
-		add("seq", bson.D{{Key: "$lt", Value: before}})
+		filter = append(filter, bson.E{Key: "seq", Value: bson.D{{Key: "$lt", Value: before}}})
 	}
-	cur, err := coll.Find(ctx, filter, options.Find().SetSort(bson.D{{Key: "seq", Value: -1}}).SetLimit(int64(limit)+1))
+	cur, err := coll.Find(ctx, filter.D(), options.Find().SetSort(bson.D{{Key: "seq", Value: -1}}).SetLimit(int64(limit)+1))
 	if err != nil {
 		return nil, "", 0, fmt.Errorf("audit: list: %w", err)
 	}

@@ -42,7 +42,7 @@ func (s *Service) ActorProfile(ctx context.Context, u *auth.User, actorID string
 	if err != nil {
 		return Profile{}, err
 	}
-	cases, err := s.store.FindCases(ctx, Query{ActorID: actorID})
+	cases, err := s.store.CasesOfActor(ctx, actorID)
 	if err != nil {
 		return Profile{}, err
 	}

@@ -27,7 +27,7 @@ type Store interface {
 	AppendTimeline(ctx context.Context, caseID string, e TimelineEntry) error
 	// Timeline returns entries with from <= N < to, in order.
 	Timeline(ctx context.Context, caseID string, from, to int) ([]TimelineEntry, error)
-	FindCases(ctx context.Context, q Query) ([]Case, error)
+	CasesOfActor(ctx context.Context, actorID string) ([]Case, error)
 	Actor(ctx context.Context, id string) (Actor, error)
 	InsertActor(ctx context.Context, a *Actor) error
 	ReplaceActor(ctx context.Context, a *Actor, expected int64) error
@@ -155,67 +155,17 @@ func (s *MongoStore) Timeline(ctx context.Context, caseID string, from, to int) 
 	return out, nil
 }
 
-// Query narrows FindCases. Empty fields match everything. It is built by
-// the service from typed input; client text only ever becomes a value.
-type Query struct {
-	Statuses    []Status
-	Severities  []Severity
-	PolicyArea  string
-	Assignee    string
-	Team        string
-	Vendor      string
-	ActorID     string
-	SourceKind  string
-	CreatedFrom time.Time
-	CreatedTo   time.Time
-}
-
-// FindCases scans cases with a server-side filter. On the embedded store
-// this reads the whole collection; the search index takes lists over.
-func (s *MongoStore) FindCases(ctx context.Context, q Query) ([]Case, error) {
-	f := bson.D{}
-	add := func(k string, v any) { f = append(f, bson.E{Key: k, Value: v}) }
-	if len(q.Statuses) > 0 {
-		add("status", bson.D{{Key: "$in", Value: q.Statuses}})
-	}
-	if len(q.Severities) > 0 {
-		add("severity", bson.D{{Key: "$in", Value: q.Severities}})
-	}
-	if q.PolicyArea != "" {
-		add("policy_areas", q.PolicyArea)
-	}
-	if q.Assignee != "" {
-		add("assignee", q.Assignee)
-	}
-	if q.Team != "" {
-		add("team", q.Team)
-	}
-	if q.Vendor != "" {
-		add("vendor", q.Vendor)
-	}
-	if q.ActorID != "" {
-		add("actor.actor_id", q.ActorID)
-	}
-	if q.SourceKind != "" {
-		add("source_kind", q.SourceKind)
-	}
-	if !q.CreatedFrom.IsZero() || !q.CreatedTo.IsZero() {
-		r := bson.D{}
-		if !q.CreatedFrom.IsZero() {
-			r = append(r, bson.E{Key: "$gte", Value: q.CreatedFrom})
-		}
-		if !q.CreatedTo.IsZero() {
-			r = append(r, bson.E{Key: "$lt", Value: q.CreatedTo})
-		}
-		add("created_at", r)
-	}
-	cur, err := s.db.Collection(casesColl).Find(ctx, f)
+// CasesOfActor returns every case filed on actorID. On the embedded store
+// this scans the cases collection (only _id lookups are pushed down); it
+// serves actor profiles, which are read one at a time.
+func (s *MongoStore) CasesOfActor(ctx context.Context, actorID string) ([]Case, error) {
+	cur, err := s.db.Collection(casesColl).Find(ctx, bson.D{{Key: "actor.actor_id", Value: actorID}})
 	if err != nil {
-		return nil, fmt.Errorf("cases: find: %w", err)
+		return nil, fmt.Errorf("cases: of actor: %w", err)
 	}
 	var out []Case
 	if err := cur.All(ctx, &out); err != nil {
-		return nil, fmt.Errorf("cases: find: %w", err)
+		return nil, fmt.Errorf("cases: of actor: %w", err)
 	}
 	return out, nil
 }

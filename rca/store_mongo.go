@@ -112,18 +112,9 @@ func (s *MongoStore) ReplaceIncident(ctx context.Context, in *Incident, expected
 }
 
 func (s *MongoStore) FindIncidents(ctx context.Context, from, to time.Time) ([]Incident, error) {
-	f := bson.D{}
-	if !from.IsZero() || !to.IsZero() {
-		r := bson.D{}
-		if !from.IsZero() {
-			r = append(r, bson.E{Key: "$gte", Value: from})
-		}
-		if !to.IsZero() {
-			r = append(r, bson.E{Key: "$lt", Value: to})
-		}
-		f = append(f, bson.E{Key: "started_at", Value: r})
-	}
-	cur, err := s.db.Collection(incidentsColl).Find(ctx, f)
+	var f store.Filter
+	f.Range("started_at", from, to)
+	cur, err := s.db.Collection(incidentsColl).Find(ctx, f.D())
 	if err != nil {
 		return nil, fmt.Errorf("rca: find incidents: %w", err)
 	}

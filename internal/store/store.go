@@ -276,6 +276,39 @@ func (d *DB) Since(ctx context.Context, coll string, after int64, limit int, out
 	return cur.All(ctx, out)
 }
 
+// Filter builds a server-side query filter from typed values; client input
+// only ever becomes a value, never a key or an operator.
+type Filter bson.D
+
+// D is the filter as the driver takes it ({} when empty).
+func (f Filter) D() bson.D {
+	if f == nil {
+		return bson.D{}
+	}
+	return bson.D(f)
+}
+
+// Eq matches key == value, unless value is empty.
+func (f *Filter) Eq(key, value string) {
+	if value != "" {
+		*f = append(*f, bson.E{Key: key, Value: value})
+	}
+}
+
+// Range matches from <= key < to; a zero bound is open.
+func (f *Filter) Range(key string, from, to time.Time) {
+	r := bson.D{}
+	if !from.IsZero() {
+		r = append(r, bson.E{Key: "$gte", Value: from})
+	}
+	if !to.IsZero() {
+		r = append(r, bson.E{Key: "$lt", Value: to})
+	}
+	if len(r) > 0 {
+		*f = append(*f, bson.E{Key: key, Value: r})
+	}
+}
+
 // lock takes the embedded write lock, if any, and returns its release.
 func (d *DB) lock() func() {
 	if d.embedded == nil {
