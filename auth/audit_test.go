@@ -13,22 +13,23 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"casefile.dev/casefile/internal/errs"
+	"casefile.dev/casefile/internal/fakeclock"
 	"casefile.dev/casefile/internal/store"
 	"casefile.dev/casefile/internal/storetest"
 )
 
 // newTestAudit returns an initialised audit log on its own database.
-func newTestAudit(t *testing.T) (*Audit, *store.DB, *fakeClock) {
+func newTestAudit(t *testing.T) (*Audit, *store.DB, *fakeclock.Clock) {
 	t.Helper()
 	db := storetest.New(t)
-	clock := newFakeClock(t0)
+	clock := fakeclock.New(t0)
 	a := NewAudit(db, clock.Now)
 	require.NoError(t, a.Init(context.Background()))
 	return a, db, clock
 }
 
 // recordN appends n events, one minute apart, numbered from 1.
-func recordN(t *testing.T, a *Audit, clock *fakeClock, n int) {
+func recordN(t *testing.T, a *Audit, clock *fakeclock.Clock, n int) {
 	t.Helper()
 	for i := 1; i <= n; i++ {
 		require.NoError(t, a.Record(context.Background(), AuditEvent{
@@ -107,7 +108,7 @@ func TestCanonicalHashIgnoresZoneAndEmptyDetail(t *testing.T) {
 
 func TestRecordedEventsWithEmptyDetailAndSubMillisecondClockVerify(t *testing.T) {
 	db := storetest.New(t)
-	clock := newFakeClock(time.Date(2026, 3, 2, 9, 30, 0, 123456789, time.FixedZone("X", -7*3600)))
+	clock := fakeclock.New(time.Date(2026, 3, 2, 9, 30, 0, 123456789, time.FixedZone("X", -7*3600)))
 	a := NewAudit(db, clock.Now)
 	require.NoError(t, a.Init(context.Background()))
 	require.NoError(t, a.Record(context.Background(), AuditEvent{User: "u", Action: "a", Detail: map[string]string{}}))

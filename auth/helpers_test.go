@@ -5,13 +5,13 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"errors"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"casefile.dev/casefile/internal/errs"
+	"casefile.dev/casefile/internal/fakeclock"
 	"casefile.dev/casefile/internal/store"
 	"casefile.dev/casefile/internal/storetest"
 )
@@ -22,30 +22,10 @@ var testHash = HashParams{Memory: 64, Time: 1, Threads: 1}
 // t0 is where every fake clock starts.
 var t0 = time.Date(2026, 3, 2, 9, 30, 0, 0, time.UTC)
 
-// fakeClock is a settable clock safe for concurrent use.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newFakeClock(start time.Time) *fakeClock { return &fakeClock{now: start} }
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 // testEnv is a Service on its own database with a fake clock.
 type testEnv struct {
 	db    *store.DB
-	clock *fakeClock
+	clock *fakeclock.Clock
 	audit *Audit
 	keys  *KeySet
 	svc   *Service
@@ -54,7 +34,7 @@ type testEnv struct {
 func newTestEnv(t *testing.T) *testEnv {
 	t.Helper()
 	db := storetest.New(t)
-	clock := newFakeClock(t0)
+	clock := fakeclock.New(t0)
 	audit := NewAudit(db, clock.Now)
 	keys := NewKeySet(newTestKey(t))
 	svc, err := NewService(Config{DB: db, Keys: keys, Now: clock.Now, Hash: testHash, Audit: audit})

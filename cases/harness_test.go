@@ -15,31 +15,13 @@ import (
 	"casefile.dev/casefile/auth"
 	"casefile.dev/casefile/internal/blob"
 	"casefile.dev/casefile/internal/errs"
+	"casefile.dev/casefile/internal/fakeclock"
 	"casefile.dev/casefile/internal/store"
 	"casefile.dev/casefile/internal/storetest"
 )
 
 // t0 is where every fake clock starts.
 var t0 = time.Date(2026, 3, 2, 9, 30, 0, 0, time.UTC)
-
-// fakeClock is a settable clock safe for concurrent use. Time is the only
-// dependency the tests fake.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 // testPassword passes the password policy.
 const testPassword = "correct horse battery"
@@ -50,7 +32,7 @@ type harness struct {
 	t     *testing.T
 	ctx   context.Context
 	db    *store.DB
-	clock *fakeClock
+	clock *fakeclock.Clock
 	audit *auth.Audit
 	auth  *auth.Service
 	blobs *blob.Store
@@ -72,7 +54,7 @@ func newHarness(t *testing.T) *harness {
 	t.Helper()
 	ctx := context.Background()
 	db := storetest.New(t)
-	clock := &fakeClock{now: t0}
+	clock := fakeclock.New(t0)
 	audit := auth.NewAudit(db, clock.Now)
 	_, priv, err := ed25519.GenerateKey(rand.Reader)
 	require.NoError(t, err)

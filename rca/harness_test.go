@@ -5,7 +5,6 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"errors"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,6 +14,7 @@ import (
 	"casefile.dev/casefile/cases"
 	"casefile.dev/casefile/internal/blob"
 	"casefile.dev/casefile/internal/errs"
+	"casefile.dev/casefile/internal/fakeclock"
 	"casefile.dev/casefile/internal/store"
 	"casefile.dev/casefile/internal/storetest"
 )
@@ -23,25 +23,6 @@ import (
 var t0 = time.Date(2026, 3, 2, 9, 30, 0, 0, time.UTC)
 
 const day = 24 * time.Hour
-
-// fakeClock is a settable clock safe for concurrent use. Time is the only
-// dependency the tests fake.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 // testPassword passes the password policy.
 const testPassword = "correct horse battery"
@@ -53,7 +34,7 @@ type harness struct {
 	t     *testing.T
 	ctx   context.Context
 	db    *store.DB
-	clock *fakeClock
+	clock *fakeclock.Clock
 	audit *auth.Audit
 	auth  *auth.Service
 	cases *cases.Service
@@ -76,7 +57,7 @@ func newHarnessAt(t *testing.T, start time.Time) *harness {
 	t.Helper()
 	ctx := context.Background()
 	db := storetest.New(t)
-	clock := &fakeClock{now: start}
+	clock := fakeclock.New(start)
 	audit := auth.NewAudit(db, clock.Now)
 	_, priv, err := ed25519.GenerateKey(rand.Reader)
 	require.NoError(t, err)

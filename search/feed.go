@@ -43,7 +43,9 @@ type Feed struct {
 	caughtUp atomic.Bool
 	// recent is the seq applied per document within the overlap window, so
 	// that re-reading the window does not re-index what is already there.
-	recent  map[string]int64
+	recent map[string]int64
+	// gen is the index generation recent refers to.
+	gen     int64
 	lag     prometheus.Gauge
 	batches prometheus.Histogram
 	applied prometheus.Gauge
@@ -79,6 +81,7 @@ func (f *Feed) Ready() bool { return f.caughtUp.Load() }
 func (f *Feed) CatchUp(ctx context.Context) (int, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.syncGeneration()
 	head, err := f.src.Head(ctx)
 	if err != nil {
 		return 0, err
@@ -128,6 +131,16 @@ func (f *Feed) CatchUp(ctx context.Context) (int, error) {
 	return n, nil
 }
 
+// syncGeneration forgets what was applied to an index that a rebuild has
+// since replaced: a write indexed into the old one after the rebuild read
+// the store is not in the new one, and catch-up must not skip it.
+func (f *Feed) syncGeneration() {
+	if g := f.idx.generation(); g != f.gen {
+		f.gen = g
+		clear(f.recent)
+	}
+}
+
 func (f *Feed) remember(changes []Change) {
 	for _, c := range changes {
 		f.recent[docID(c.Type, c.ID)] = c.Seq
@@ -151,7 +164,15 @@ func (f *Feed) Notify(ctx context.Context, typ, id string) error {
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.recent[docID(c.Type, c.ID)] > c.Seq {
+	f.syncGeneration()
+	applied, ok := f.recent[docID(c.Type, c.ID)]
+	if !ok && c.Seq > 0 {
+		// Out of the window: the index knows which version it holds.
+		if applied, err = f.idx.seqOf(c.Type, c.ID); err != nil {
+			return err
+		}
+	}
+	if applied > c.Seq {
 		return nil // a newer version is already in (two writers' notifications crossed)
 	}
 	if err := f.idx.Apply([]Change{c}, c.Seq); err != nil {

@@ -28,6 +28,9 @@ type Index struct {
 
 	mu  sync.RWMutex // guards idx; held for reading by every use
 	idx bleve.Index
+	// gen counts the rebuilds swapped in, so that a Feed can tell its
+	// memory of what it applied refers to a replaced index.
+	gen int64
 }
 
 func (x *Index) path() string { return filepath.Join(x.dir, "index") }
@@ -240,6 +243,7 @@ func (x *Index) Rebuild(ctx context.Context, src Source, batchSize int) (int, er
 	if err := os.Rename(building, x.path()); err != nil {
 		return n, err
 	}
+	x.gen++
 	if x.idx, err = bleve.Open(x.path()); err != nil {
 		return n, err
 	}
@@ -256,6 +260,33 @@ func (x *Index) removeOld() {
 			_ = os.RemoveAll(m)
 		}
 	}
+}
+
+// generation changes whenever Rebuild swaps a new index in.
+func (x *Index) generation() int64 {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	return x.gen
+}
+
+// seqOf is the seq of the version of (typ, id) the index holds, 0 if none.
+func (x *Index) seqOf(typ, id string) (int64, error) {
+	var seq int64
+	err := x.use(func(idx bleve.Index) error {
+		req := bleve.NewSearchRequest(bleve.NewDocIDQuery([]string{docID(typ, id)}))
+		req.Fields = []string{"seq"}
+		res, err := idx.Search(req)
+		if err != nil {
+			return err
+		}
+		if len(res.Hits) > 0 {
+			if v, ok := res.Hits[0].Fields["seq"].(float64); ok {
+				seq = int64(v)
+			}
+		}
+		return nil
+	})
+	return seq, err
 }
 
 // use runs fn with the current bleve index under the read lock.

@@ -217,6 +217,9 @@ func (s *Searcher) run(ctx context.Context, req *bleve.SearchRequest, userQuery 
 		terms := []FacetTerm{}
 		if fr.Terms != nil {
 			for _, t := range fr.Terms.Terms() {
+				if t.Term == "" {
+					continue // documents without the field (e.g. a case of no vendor)
+				}
 				terms = append(terms, FacetTerm{Term: t.Term, Count: t.Count})
 			}
 		}

@@ -26,6 +26,7 @@ import (
 	"casefile.dev/casefile/auth"
 	"casefile.dev/casefile/cases"
 	"casefile.dev/casefile/internal/blob"
+	"casefile.dev/casefile/internal/fakeclock"
 	"casefile.dev/casefile/internal/indexsource"
 	"casefile.dev/casefile/internal/store"
 	"casefile.dev/casefile/internal/storetest"
@@ -57,25 +58,6 @@ var userOfRole = map[auth.Role]string{
 }
 
 var nonAdminRoles = []auth.Role{auth.RoleLead, auth.RoleInvestigator, auth.RoleVendorAgent, auth.RoleLeadership}
-
-// fakeClock is the only clock of a harness: auth, the audit log and the
-// token verifier all read it.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 // syncBuffer is a log sink safe for the server's goroutines.
 type syncBuffer struct {
@@ -118,7 +100,7 @@ type harness struct {
 	audit *auth.Audit
 	cases *cases.Service
 	rca   *rca.Service
-	clock *fakeClock
+	clock *fakeclock.Clock
 	key   ed25519.PrivateKey
 	logs  *syncBuffer
 }
@@ -131,7 +113,7 @@ func newHarness(t *testing.T, opts ...harnessOptions) *harness {
 	}
 	ctx := context.Background()
 	db := storetest.New(t)
-	clock := &fakeClock{now: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
+	clock := fakeclock.New(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
 	_, priv, err := ed25519.GenerateKey(rand.Reader)
 	require.NoError(t, err)
 	audit := auth.NewAudit(db, clock.Now)
