@@ -44,6 +44,9 @@ type Feed struct {
 	// recent is the seq applied per document within the overlap window, so
 	// that re-reading the window does not re-index what is already there.
 	recent map[string]int64
+	// pending are documents whose notification failed, for Retry.
+	pendingMu sync.Mutex
+	pending   map[[2]string]bool
 	// gen is the index generation recent refers to.
 	gen     int64
 	lag     prometheus.Gauge
@@ -59,7 +62,7 @@ const (
 
 // NewFeed returns a feed; reg may be nil.
 func NewFeed(idx *Index, src Source, log *slog.Logger, reg prometheus.Registerer) *Feed {
-	f := &Feed{idx: idx, src: src, log: log, overlap: DefaultOverlap, batch: DefaultBatch, recent: map[string]int64{},
+	f := &Feed{idx: idx, src: src, log: log, overlap: DefaultOverlap, batch: DefaultBatch, recent: map[string]int64{}, pending: map[[2]string]bool{},
 		lag: prometheus.NewGauge(prometheus.GaugeOpts{Name: "casefile_index_lag_seq", Help: "How many store writes the search index is behind."}),
 		batches: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "casefile_index_batch_size", Help: "Documents per index feed batch.",
 			Buckets: []float64{1, 5, 25, 100, 250, 500, 1000}}),
@@ -156,8 +159,54 @@ func (f *Feed) forget(below int64) {
 	}
 }
 
-// Notify indexes the current state of one document now.
+// Notify indexes the current state of one document now. When that fails
+// (the store or the index answered an error), the document is remembered
+// and Retry indexes it later: a single instance runs no poll that would.
 func (f *Feed) Notify(ctx context.Context, typ, id string) error {
+	err := f.notify(ctx, typ, id)
+	f.pendingMu.Lock()
+	defer f.pendingMu.Unlock()
+	if err != nil {
+		f.pending[[2]string{typ, id}] = true
+	} else {
+		delete(f.pending, [2]string{typ, id})
+	}
+	return err
+}
+
+// Retry re-indexes documents whose notification failed, every interval,
+// until ctx ends.
+func (f *Feed) Retry(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		f.pendingMu.Lock()
+		todo := make([][2]string, 0, len(f.pending))
+		for k := range f.pending {
+			todo = append(todo, k)
+		}
+		f.pendingMu.Unlock()
+		for _, k := range todo {
+			if err := f.Notify(ctx, k[0], k[1]); err != nil && ctx.Err() == nil {
+				f.log.Warn("search index: retrying a write failed again", "type", k[0], "id", k[1], "err", err)
+			}
+		}
+	}
+}
+
+// Pending is how many documents wait for Retry.
+func (f *Feed) Pending() int {
+	f.pendingMu.Lock()
+	defer f.pendingMu.Unlock()
+	return len(f.pending)
+}
+
+func (f *Feed) notify(ctx context.Context, typ, id string) error {
 	c, err := f.src.Document(ctx, typ, id)
 	if err != nil {
 		return err

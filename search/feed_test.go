@@ -2,6 +2,7 @@ package search_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"sync"
@@ -436,4 +437,43 @@ func TestWriteDuringRebuildIsKept(t *testing.T) {
 	for i := range 21 {
 		assert.Equal(t, []string{corpus.TypeOf(i) + ":" + corpus.ID(i)}, find(t, s, admin, corpus.UniqueWord(i)), "doc %d", i)
 	}
+}
+
+// flakySource fails Document a set number of times, like a store that
+// drops a connection.
+type flakySource struct {
+	*corpus.Source
+	mu    sync.Mutex
+	fails int
+}
+
+func (s *flakySource) Document(ctx context.Context, typ, id string) (search.Change, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.fails > 0 {
+		s.fails--
+		return search.Change{}, errors.New("store unavailable")
+	}
+	return s.Source.Document(ctx, typ, id)
+}
+
+// TestRetryIndexesFailedNotifications: a write whose notification failed is
+// indexed by Retry, without waiting for a restart.
+func TestRetryIndexesFailedNotifications(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	g := corpus.New(3)
+	src := &flakySource{Source: corpus.NewSource(), fails: 2}
+	x := openIndex(t, src.Source)
+	f := search.NewFeed(x, src, quiet, nil)
+	s := search.NewSearcher(x)
+
+	c := src.Put(g.Doc(1))
+	require.Error(t, f.Notify(ctx, c.Type, c.ID))
+	assert.Equal(t, 1, f.Pending())
+	assert.Empty(t, find(t, s, admin, corpus.UniqueWord(1)))
+
+	go f.Retry(ctx, 10*time.Millisecond)
+	require.Eventually(t, func() bool { return f.Pending() == 0 }, 5*time.Second, 10*time.Millisecond)
+	assert.Equal(t, []string{c.Type + ":" + c.ID}, find(t, s, admin, corpus.UniqueWord(1)))
 }

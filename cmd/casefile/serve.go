@@ -75,6 +75,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			log.Error("search index", "err", err)
 			return
 		}
+		go a.feed.Retry(bg, 5*time.Second) // writes whose indexing failed
 		if cfg.MongoURI != "" {
 			// Other instances write to the same store: converge on their writes.
 			a.feed.Poll(bg, time.Second)
