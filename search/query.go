@@ -2,6 +2,7 @@ package search
 
 import (
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -31,6 +32,9 @@ var searchedText = []struct {
 	field string
 	boost float64
 }{{"title", 3}, {"summary", 2}, {"key", 3}, {"body", 1}, {"notes", 1}, {"evidence", 1}, {"root_causes", 1}}
+
+// keyLike matches case and incident keys in any letter case.
+var keyLike = regexp.MustCompile(`(?i)^(cf|inc)-[0-9]{4}-[0-9]+$`)
 
 // severityGravity maps severities to the gravity field.
 var severityGravity = map[string]float64{"sev0": 5, "sev1": 4, "sev2": 3, "sev3": 2, "sev4": 1}
@@ -154,6 +158,11 @@ func clauseQuery(c clause) (query.Query, error) {
 	if a, ok := aliases[field]; ok {
 		field = a
 	}
+	value := c.value
+	if keyLike.MatchString(value) {
+		value = strings.ToUpper(value) // keys are stored as CF-2026-1, INC-2026-4
+	}
+	c.value = value
 	switch {
 	case field == "":
 		return textQuery(c.value, c.phrase), nil

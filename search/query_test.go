@@ -180,6 +180,9 @@ func TestQueryLanguage(t *testing.T) {
 		// Keys are found as typed.
 		{"CF-2025-1", []string{"c1"}},
 		{"key:INC-2025-1", []string{"i1", "p1"}},
+		// …and in any letter case.
+		{"cf-2025-1", []string{"c1"}},
+		{"key:inc-2025-1", []string{"i1", "p1"}},
 		// field:value.
 		{"title:refund", []string{"c1", "p1"}},
 		{"Title:refund", []string{"c1", "p1"}},
