@@ -206,13 +206,12 @@ func (r response) json(t *testing.T, v any) {
 // req describes one request; body is JSON-encoded unless it is a string or
 // []byte, which are sent as they are.
 type req struct {
-	method  string
-	path    string
-	token   string
-	body    any
-	header  map[string]string
-	ctype   string // Content-Type when body is set; application/json if empty
-	timeout time.Duration
+	method string
+	path   string
+	token  string
+	body   any
+	header map[string]string
+	ctype  string // Content-Type when body is set; application/json if empty
 }
 
 func (h *harness) do(t *testing.T, r req) response {
