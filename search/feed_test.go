@@ -373,8 +373,11 @@ func TestPollConvergesInstances(t *testing.T) {
 		require.NoError(t, w.f.Notify(ctx, c.Type, c.ID))
 		want := []string{c.Type + ":" + c.ID}
 		require.Equal(t, want, find(t, w.s, admin, corpus.UniqueWord(i)), "the writer finds its write at once")
-		took, ok := waitFor(2*time.Second, func() bool { return len(find(t, r.s, admin, corpus.UniqueWord(i))) == 1 })
-		assert.True(t, ok, "write %d not found on the other instance within 2 s (waited %s)", i, took)
+		// Convergence is what is asserted; how fast is logged (the design
+		// target is 2 s: a 1 s poll), since tests never fail on timing.
+		took, ok := waitFor(convergeLimit, func() bool { return len(find(t, r.s, admin, corpus.UniqueWord(i))) == 1 })
+		assert.True(t, ok, "write %d never reached the other instance (waited %s)", i, took)
+		t.Logf("write %d converged after %s", i, took)
 	}
 	// An update and a delete converge too.
 	d := g.Doc(41)
@@ -383,10 +386,11 @@ func TestPollConvergesInstances(t *testing.T) {
 	require.NoError(t, inst[0].f.Notify(ctx, c.Type, c.ID))
 	c = src.Delete(corpus.TypeOf(42), corpus.ID(42))
 	require.NoError(t, inst[0].f.Notify(ctx, c.Type, c.ID))
-	_, ok := waitFor(2*time.Second, func() bool {
+	took, ok := waitFor(convergeLimit, func() bool {
 		return titleOf(t, inst[1].s, d.Type, d.ID) == d.Title && len(find(t, inst[1].s, admin, corpus.UniqueWord(42))) == 0
 	})
-	assert.True(t, ok, "update and delete reach the other instance within 2 s")
+	assert.True(t, ok, "update and delete reach the other instance")
+	t.Logf("update and delete converged after %s", took)
 	cancel()
 	wg.Wait()
 }
@@ -439,6 +443,10 @@ func TestWriteDuringRebuildIsKept(t *testing.T) {
 	}
 }
 
+// convergeLimit only stops a test that would otherwise hang: convergence
+// within 2 s is the design, measured and logged, not asserted.
+const convergeLimit = 30 * time.Second
+
 // flakySource fails Document a set number of times, like a store that
 // drops a connection.
 type flakySource struct {
@@ -474,6 +482,6 @@ func TestRetryIndexesFailedNotifications(t *testing.T) {
 	assert.Empty(t, find(t, s, admin, corpus.UniqueWord(1)))
 
 	go f.Retry(ctx, 10*time.Millisecond)
-	require.Eventually(t, func() bool { return f.Pending() == 0 }, 5*time.Second, 10*time.Millisecond)
+	require.Eventually(t, func() bool { return f.Pending() == 0 }, convergeLimit, 10*time.Millisecond)
 	assert.Equal(t, []string{c.Type + ":" + c.ID}, find(t, s, admin, corpus.UniqueWord(1)))
 }
