@@ -165,20 +165,8 @@ var (
 // IsKey reports whether s looks like a case key (CF-2026-17).
 func IsKey(s string) bool { return keyPattern.MatchString(s) }
 
-// checkText validates a free-text field.
-func checkText(f *errs.Fields, field, v string, max int, required bool) {
-	switch {
-	case required && strings.TrimSpace(v) == "":
-		f.Add(field, "is required")
-	case !utf8.ValidString(v):
-		f.Add(field, "must be valid UTF-8")
-	case len(v) > max:
-		f.Add(field, "must be at most %d bytes", max)
-	case strings.ContainsRune(v, 0):
-		f.Add(field, "must not contain NUL characters")
-	}
-}
-
+// checkTokens validates a list of lower_snake_case names (or, with
+// allowed, names from that list).
 func checkTokens(f *errs.Fields, field string, vs []string, allowed []string) {
 	if len(vs) > maxListLen {
 		f.Add(field, "must have at most %d entries", maxListLen)
@@ -197,8 +185,8 @@ func (a ActorRef) validate(f *errs.Fields) {
 	if !actorIDPattern.MatchString(a.ActorID) {
 		f.Add("actor.actor_id", "is required: 1-128 letters, digits, '.', '_', ':' or '-'")
 	}
-	checkText(f, "actor.handle", a.Handle, maxShortLen, false)
-	checkText(f, "actor.display_name", a.DisplayName, maxShortLen, false)
+	f.Text("actor.handle", a.Handle, maxShortLen, false)
+	f.Text("actor.display_name", a.DisplayName, maxShortLen, false)
 	if a.Kind != "" && !slices.Contains(actorKinds, a.Kind) {
 		f.Add("actor.kind", "must be user, creator or merchant")
 	}
@@ -210,8 +198,8 @@ func (a ActorRef) validate(f *errs.Fields) {
 // validate checks every client-settable field against the taxonomy.
 func (c *Case) validate(t Taxonomy) error {
 	var f errs.Fields
-	checkText(&f, "title", c.Title, maxShortLen, true)
-	checkText(&f, "summary", c.Summary, maxTextLen, false)
+	f.Text("title", c.Title, maxShortLen, true)
+	f.Text("summary", c.Summary, maxTextLen, false)
 	c.Actor.validate(&f)
 	if len(c.RelatedActors) > maxListLen {
 		f.Add("related_actors", "must have at most %d entries", maxListLen)
@@ -242,9 +230,9 @@ func (c *Case) validate(t Taxonomy) error {
 	if c.Assignee != "" && len(c.Assignee) > 64 {
 		f.Add("assignee", "is not a username")
 	}
-	checkText(&f, "findings", c.Findings, maxTextLen, false)
-	checkText(&f, "proposed_response", c.ProposedResponse, maxTextLen, false)
-	checkText(&f, "mitigation_plan", c.MitigationPlan, maxTextLen, false)
+	f.Text("findings", c.Findings, maxTextLen, false)
+	f.Text("proposed_response", c.ProposedResponse, maxTextLen, false)
+	f.Text("mitigation_plan", c.MitigationPlan, maxTextLen, false)
 	if c.Verdict != "" && !slices.Contains(verdicts, c.Verdict) {
 		f.Add("verdict", "must be violation, no_violation or insufficient_evidence")
 	}
@@ -252,7 +240,7 @@ func (c *Case) validate(t Taxonomy) error {
 		f.Add("behaviors", "must have at most %d entries", maxListLen)
 	}
 	for i, b := range c.Behaviors {
-		checkText(&f, fmt.Sprintf("behaviors[%d].text", i), b.Text, 2000, true)
+		f.Text(fmt.Sprintf("behaviors[%d].text", i), b.Text, 2000, true)
 		if b.Tag != "" && !tokenPattern.MatchString(b.Tag) {
 			f.Add(fmt.Sprintf("behaviors[%d].tag", i), "must be lower_snake_case")
 		}

@@ -74,8 +74,8 @@ func (s *Service) Propose(ctx context.Context, u *auth.User, idOrKey string, p P
 		f.Add("features", "is only for feature_restriction")
 	}
 	checkTokens(&f, "features", p.Features, nil)
-	checkText(&f, "reason", p.Reason, 4000, true)
-	checkText(&f, "justification", p.Justification, 4000, false)
+	f.Text("reason", p.Reason, 4000, true)
+	f.Text("justification", p.Justification, 4000, false)
 	if err := f.Err(); err != nil {
 		return Enforcement{}, err
 	}
@@ -129,7 +129,7 @@ const (
 // Decide moves enforcement eid of a case one step along its lifecycle.
 func (s *Service) Decide(ctx context.Context, u *auth.User, idOrKey, eid string, d Decision, reason string, m Meta) (Enforcement, error) {
 	var f errs.Fields
-	checkText(&f, "reason", reason, 4000, d == Reverse || d == Reject)
+	f.Text("reason", reason, 4000, d == Reverse || d == Reject)
 	if err := f.Err(); err != nil {
 		return Enforcement{}, err
 	}

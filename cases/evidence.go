@@ -43,9 +43,9 @@ func (s *Service) AddEvidence(ctx context.Context, u *auth.User, idOrKey string,
 	if !slices.Contains(evidenceKinds, in.Kind) {
 		f.Add("kind", "must be one of %s", strings.Join(evidenceKinds, ", "))
 	}
-	checkText(&f, "ref", in.Ref, 2000, false)
-	checkText(&f, "description", in.Description, 4000, true)
-	checkText(&f, "flagged_reason", in.FlaggedReason, 1000, false)
+	f.Text("ref", in.Ref, 2000, false)
+	f.Text("description", in.Description, 4000, true)
+	f.Text("flagged_reason", in.FlaggedReason, 1000, false)
 	if in.Retracts < 0 {
 		f.Add("retracts", "must be an evidence number")
 	}

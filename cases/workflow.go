@@ -205,7 +205,7 @@ func (s *Service) Transition(ctx context.Context, u *auth.User, idOrKey string, 
 	if !slices.Contains(Statuses, to) {
 		f.Add("to", "must be one of %s", joinStatuses(Statuses))
 	}
-	checkText(&f, "reason", reason, 2000, false)
+	f.Text("reason", reason, 2000, false)
 	if err := f.Err(); err != nil {
 		return Case{}, err
 	}
@@ -228,7 +228,7 @@ func (s *Service) Transition(ctx context.Context, u *auth.User, idOrKey string, 
 // AddNote appends a note to the timeline.
 func (s *Service) AddNote(ctx context.Context, u *auth.User, idOrKey, text string, m Meta) (TimelineEntry, error) {
 	var f errs.Fields
-	checkText(&f, "text", text, MaxNoteLen, true)
+	f.Text("text", text, MaxNoteLen, true)
 	if err := f.Err(); err != nil {
 		return TimelineEntry{}, err
 	}

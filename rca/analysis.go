@@ -48,13 +48,13 @@ const (
 // validate checks the RCA against the subcategories of the taxonomy.
 func (r *RCA) validate(subcategories map[string][]string) error {
 	var f errs.Fields
-	checkText(&f, "problem_statement", r.ProblemStatement, maxText, true)
+	f.Text("problem_statement", r.ProblemStatement, maxText, true)
 	if len(r.RootCauses) > maxRootCauses {
 		f.Add("root_causes", "must have at most %d entries", maxRootCauses)
 	}
 	for i, rc := range r.RootCauses {
 		p := fmt.Sprintf("root_causes[%d]", i)
-		checkText(&f, p+".description", rc.Description, 4000, true)
+		f.Text(p+".description", rc.Description, 4000, true)
 		if !rc.Category.Valid() {
 			f.Add(p+".category", "is required: product, process or policy")
 		} else if subs := subcategories[string(rc.Category)]; !slices.Contains(subs, rc.Subcategory) {
@@ -67,21 +67,21 @@ func (r *RCA) validate(subcategories map[string][]string) error {
 			f.Add(p+".five_whys", "has at most five whys")
 		}
 		for j, w := range rc.FiveWhys {
-			checkText(&f, fmt.Sprintf("%s.five_whys[%d]", p, j), w, 2000, true)
+			f.Text(fmt.Sprintf("%s.five_whys[%d]", p, j), w, 2000, true)
 		}
 	}
 	if len(r.ContributingFactors) > maxList {
 		f.Add("contributing_factors", "must have at most %d entries", maxList)
 	}
 	for i, c := range r.ContributingFactors {
-		checkText(&f, fmt.Sprintf("contributing_factors[%d]", i), c, 4000, true)
+		f.Text(fmt.Sprintf("contributing_factors[%d]", i), c, 4000, true)
 	}
 	if len(r.MitigationGaps) > maxList {
 		f.Add("mitigation_gaps", "must have at most %d entries", maxList)
 	}
 	for i, g := range r.MitigationGaps {
-		checkText(&f, fmt.Sprintf("mitigation_gaps[%d].mitigation", i), g.Mitigation, 4000, true)
-		checkText(&f, fmt.Sprintf("mitigation_gaps[%d].why", i), g.Why, 4000, true)
+		f.Text(fmt.Sprintf("mitigation_gaps[%d].mitigation", i), g.Mitigation, 4000, true)
+		f.Text(fmt.Sprintf("mitigation_gaps[%d].why", i), g.Why, 4000, true)
 	}
 	return f.Err()
 }
@@ -126,7 +126,7 @@ func (a ActionItem) Closed() bool { return a.Status == ItemDone || a.Status == I
 
 func (a *ActionItem) validate(rootCauses int) error {
 	var f errs.Fields
-	checkText(&f, "title", a.Title, maxShort, true)
+	f.Text("title", a.Title, maxShort, true)
 	if a.Owner == "" || len(a.Owner) > 64 {
 		f.Add("owner", "is required")
 	}

@@ -4,9 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
-	"strings"
 	"time"
-	"unicode/utf8"
 
 	"casefile.dev/casefile/internal/errs"
 )
@@ -119,26 +117,13 @@ const (
 	maxList  = 50
 )
 
-func checkText(f *errs.Fields, field, v string, max int, required bool) {
-	switch {
-	case required && strings.TrimSpace(v) == "":
-		f.Add(field, "is required")
-	case !utf8.ValidString(v):
-		f.Add(field, "must be valid UTF-8")
-	case len(v) > max:
-		f.Add(field, "must be at most %d bytes", max)
-	case strings.ContainsRune(v, 0):
-		f.Add(field, "must not contain NUL characters")
-	}
-}
-
 // validate checks the fields a client sets.
 func (in *Incident) validate() error {
 	var f errs.Fields
 	if in.Kind != KindIncident && in.Kind != KindIssue {
 		f.Add("kind", "must be incident or issue")
 	}
-	checkText(&f, "title", in.Title, maxShort, true)
+	f.Text("title", in.Title, maxShort, true)
 	if !in.Severity.Valid() {
 		f.Add("severity", "must be one of sev0, sev1, sev2, sev3")
 	}
@@ -170,8 +155,8 @@ func (in *Incident) validate() error {
 			f.Add("resolved_at", "is required once the incident is resolved")
 		}
 	}
-	checkText(&f, "detection", in.Detection, maxText, false)
-	checkText(&f, "impact.text", in.Impact.Text, maxText, false)
+	f.Text("detection", in.Detection, maxText, false)
+	f.Text("impact.text", in.Impact.Text, maxText, false)
 	if in.Impact.AffectedActors < 0 {
 		f.Add("impact.affected_actors", "must not be negative")
 	}

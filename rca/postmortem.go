@@ -106,12 +106,12 @@ const maxComments = 500
 
 func (c *Content) validate() error {
 	var f errs.Fields
-	checkText(&f, "summary", c.Summary, maxText, true)
+	f.Text("summary", c.Summary, maxText, true)
 	for name, v := range map[string]string{"impact": c.Impact, "detection": c.Detection, "response": c.Response,
 		"what_went_well": c.WhatWentWell, "what_went_wrong": c.WhatWentWrong, "where_we_got_lucky": c.WhereWeGotLucky, "lessons": c.Lessons} {
-		checkText(&f, name, v, maxText, false)
+		f.Text(name, v, maxText, false)
 	}
-	checkText(&f, "body", c.Body, 200<<10, false)
+	f.Text("body", c.Body, 200<<10, false)
 	if len(c.Timeline) > 500 {
 		f.Add("timeline", "must have at most 500 entries")
 	}
@@ -119,7 +119,7 @@ func (c *Content) validate() error {
 		if t.At.IsZero() {
 			f.Add(fmt.Sprintf("timeline[%d].at", i), "is required")
 		}
-		checkText(&f, fmt.Sprintf("timeline[%d].event", i), t.Event, 2000, true)
+		f.Text(fmt.Sprintf("timeline[%d].event", i), t.Event, 2000, true)
 	}
 	return f.Err()
 }

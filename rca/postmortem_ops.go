@@ -215,7 +215,7 @@ func piiFields(fs []PIIFinding) []errs.FieldError {
 // Comment adds a review comment to the working revision.
 func (s *Service) Comment(ctx context.Context, u *auth.User, idOrKey, text string, m auth.Meta) (Comment, error) {
 	var f errs.Fields
-	checkText(&f, "text", text, 8000, true)
+	f.Text("text", text, 8000, true)
 	if err := f.Err(); err != nil {
 		return Comment{}, err
 	}

@@ -419,7 +419,7 @@ func (s *Service) Classify(ctx context.Context, u *auth.User, text string) (Sugg
 		return Suggestion{}, errs.E(errs.Forbidden, "your role may not classify root causes")
 	}
 	var f errs.Fields
-	checkText(&f, "text", text, 20000, true)
+	f.Text("text", text, 20000, true)
 	if err := f.Err(); err != nil {
 		return Suggestion{}, err
 	}

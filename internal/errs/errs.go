@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Code classifies an error for the caller. The string values double as the
@@ -97,6 +98,21 @@ type Fields []FieldError
 // Add records a problem with field.
 func (f *Fields) Add(field, format string, args ...any) {
 	*f = append(*f, FieldError{Field: field, Message: fmt.Sprintf(format, args...)})
+}
+
+// Text checks a free-text field: valid UTF-8, at most max bytes, no NUL,
+// and not blank when required.
+func (f *Fields) Text(field, v string, max int, required bool) {
+	switch {
+	case required && strings.TrimSpace(v) == "":
+		f.Add(field, "is required")
+	case !utf8.ValidString(v):
+		f.Add(field, "must be valid UTF-8")
+	case len(v) > max:
+		f.Add(field, "must be at most %d bytes", max)
+	case strings.ContainsRune(v, 0):
+		f.Add(field, "must not contain NUL characters")
+	}
 }
 
 // Err returns an Invalid error listing every field, or nil if there are none.
