@@ -13,6 +13,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"casefile.dev/casefile/internal/errs"
+	"casefile.dev/casefile/internal/errs/errstest"
 	"casefile.dev/casefile/internal/fakeclock"
 	"casefile.dev/casefile/internal/store"
 	"casefile.dev/casefile/internal/storetest"
@@ -472,7 +473,7 @@ func TestAuditListRejectsInvalidCursor(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, _, _, err := a.List(context.Background(), AuditFilter{}, 10, cursor)
-			e := asErr(t, err)
+			e := errstest.As(t, err)
 			assert.Equal(t, errs.Invalid, e.Code)
 			require.Len(t, e.Fields, 1)
 			assert.Equal(t, "cursor", e.Fields[0].Field)

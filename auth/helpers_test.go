@@ -4,13 +4,11 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
-	"errors"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
-	"casefile.dev/casefile/internal/errs"
 	"casefile.dev/casefile/internal/fakeclock"
 	"casefile.dev/casefile/internal/store"
 	"casefile.dev/casefile/internal/storetest"
@@ -76,25 +74,4 @@ func listAll(t *testing.T, a *Audit, f AuditFilter) []AuditEvent {
 		items[i], items[j] = items[j], items[i]
 	}
 	return items
-}
-
-// asErr returns err as *errs.Error, failing the test if it is not one.
-func asErr(t *testing.T, err error) *errs.Error {
-	t.Helper()
-	require.Error(t, err)
-	var e *errs.Error
-	require.True(t, errors.As(err, &e), "not an *errs.Error: %v", err)
-	return e
-}
-
-// fieldNames lists the fields of a validation error.
-func fieldNames(t *testing.T, err error) []string {
-	t.Helper()
-	e := asErr(t, err)
-	require.Equal(t, errs.Invalid, e.Code, "error: %v", err)
-	var names []string
-	for _, f := range e.Fields {
-		names = append(names, f.Field)
-	}
-	return names
 }

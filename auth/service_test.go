@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"casefile.dev/casefile/internal/errs"
+	"casefile.dev/casefile/internal/errs/errstest"
 )
 
 var meta = Meta{IP: "192.0.2.10", RequestID: "req-1"}
@@ -76,10 +77,10 @@ func TestLoginFailuresLookTheSame(t *testing.T) {
 	_, unknown := env.svc.Login(ctx, "nobody", testPassword, Meta{IP: "192.0.2.2"})
 	_, tooLong := env.svc.Login(ctx, "ivy", strings.Repeat("x", MaxPasswordLen+1), Meta{IP: "192.0.2.3"})
 
-	w := asErr(t, wrongPw)
+	w := errstest.As(t, wrongPw)
 	assert.Equal(t, errs.Unauthenticated, w.Code)
 	for name, err := range map[string]error{"unknown_user": unknown, "too_long_password": tooLong} {
-		e := asErr(t, err)
+		e := errstest.As(t, err)
 		assert.Equal(t, w.Code, e.Code, name)
 		assert.Equal(t, w.Message, e.Message, name)
 		assert.Equal(t, w.Error(), e.Error(), name)
@@ -101,7 +102,7 @@ func TestDisabledUserCannotLogIn(t *testing.T) {
 	require.NoError(t, err)
 
 	_, err = env.svc.Login(ctx, "ivy", testPassword, meta)
-	e := asErr(t, err)
+	e := errstest.As(t, err)
 	assert.Equal(t, errLogin.Code, e.Code)
 	assert.Equal(t, errLogin.Message, e.Message, "a disabled account is not revealed")
 
@@ -306,7 +307,7 @@ func TestLoginThrottledAfterMaxUserFailures(t *testing.T) {
 	}
 
 	_, err := env.svc.Login(ctx, "ivy", testPassword, meta)
-	e := asErr(t, err)
+	e := errstest.As(t, err)
 	assert.Equal(t, errs.RateLimited, e.Code, "even the right password is refused while locked")
 	assert.Greater(t, e.RetryAfter, time.Duration(0))
 	assert.LessOrEqual(t, e.RetryAfter, UserFailWindow)
@@ -363,7 +364,7 @@ func TestLoginThrottledPerAddress(t *testing.T) {
 	}
 
 	_, err := env.svc.Login(ctx, "ivy", testPassword, busy)
-	e := asErr(t, err)
+	e := errstest.As(t, err)
 	assert.Equal(t, errs.RateLimited, e.Code, "another username from the same address")
 	assert.Greater(t, e.RetryAfter, time.Duration(0))
 

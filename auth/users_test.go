@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"casefile.dev/casefile/internal/errs"
+	"casefile.dev/casefile/internal/errs/errstest"
 )
 
 func TestCreateUserStoresUserAndAuditsIt(t *testing.T) {
@@ -72,7 +73,7 @@ func TestCreateUserValidationNamesFields(t *testing.T) {
 			in := valid()
 			tt.change(&in)
 			_, err := env.svc.CreateUser(ctx, &System, in, meta)
-			assert.ElementsMatch(t, tt.fields, fieldNames(t, err))
+			assert.ElementsMatch(t, tt.fields, errstest.Fields(t, err))
 		})
 	}
 
@@ -92,7 +93,7 @@ func TestCreateUserDuplicateUsernameIsConflict(t *testing.T) {
 	env.addUser(t, "ivy", RoleInvestigator, "t1", "")
 
 	_, err := env.svc.CreateUser(ctx, &System, NewUser{Username: "ivy", Role: RoleLead, Password: "another password 123"}, meta)
-	e := asErr(t, err)
+	e := errstest.As(t, err)
 	assert.Equal(t, errs.Conflict, e.Code)
 	require.Len(t, e.Fields, 1)
 	assert.Equal(t, "username", e.Fields[0].Field)
@@ -212,7 +213,7 @@ func TestUpdateUserValidatesThePatchedUser(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := env.svc.UpdateUser(ctx, &System, "ivy", u.Version, tt.patch, meta)
-			assert.ElementsMatch(t, tt.fields, fieldNames(t, err))
+			assert.ElementsMatch(t, tt.fields, errstest.Fields(t, err))
 		})
 	}
 	got, err := env.svc.GetUser(ctx, &System, "ivy", meta)
@@ -236,7 +237,7 @@ func TestAdminCannotDisableOrDemoteThemselves(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := env.svc.UpdateUser(ctx, &admin, "ada", admin.Version, tt.patch, meta)
-			assert.Contains(t, fieldNames(t, err), "role")
+			assert.Contains(t, errstest.Fields(t, err), "role")
 
 			got, err := env.svc.GetUser(ctx, &admin, "ada", meta)
 			require.NoError(t, err)

@@ -12,6 +12,7 @@ import (
 
 	"casefile.dev/casefile/auth"
 	"casefile.dev/casefile/internal/errs"
+	"casefile.dev/casefile/internal/errs/errstest"
 )
 
 // caseKind is one shape of case the access matrix covers. Every case is
@@ -64,7 +65,7 @@ func TestCaseAccess(t *testing.T) {
 	h := newHarness(t)
 	all := h.accessCases()
 	_, missing := h.svc.Get(h.ctx, h.lena, "CF-2026-999", Meta{})
-	requireCode(t, missing, errs.NotFound)
+	errstest.Require(t, missing, errs.NotFound)
 
 	ops := []struct {
 		name string
@@ -140,8 +141,8 @@ func TestCaseAccess(t *testing.T) {
 					err := op.run(u, c)
 					if !reads {
 						require.Error(t, err, op.name)
-						e := requireCode(t, err, errs.NotFound)
-						assert.Equal(t, asErr(t, missing).Message, e.Message, "%s: a hidden case reads like a missing one", op.name)
+						e := errstest.Require(t, err, errs.NotFound)
+						assert.Equal(t, errstest.As(t, missing).Message, e.Message, "%s: a hidden case reads like a missing one", op.name)
 						continue
 					}
 					assert.NoError(t, err, op.name)
@@ -183,6 +184,6 @@ func TestRestrictedReadsAreAudited(t *testing.T) {
 	assert.Equal(t, auth.OutcomeSuccess, ev[0].Outcome)
 
 	_, err = h.svc.Get(h.ctx, h.ivy, restricted.Key, Meta{})
-	requireCode(t, err, errs.NotFound)
+	errstest.Require(t, err, errs.NotFound)
 	assert.Len(t, h.events("case.read_restricted"), 1, "a refused read is no restricted read")
 }

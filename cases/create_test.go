@@ -13,6 +13,7 @@ import (
 
 	"casefile.dev/casefile/auth"
 	"casefile.dev/casefile/internal/errs"
+	"casefile.dev/casefile/internal/errs/errstest"
 )
 
 func TestCreate(t *testing.T) {
@@ -62,7 +63,7 @@ func TestCreate(t *testing.T) {
 			h := h.with(t)
 			before := h.count("cases")
 			_, _, err := h.svc.Create(h.ctx, u, newCaseInput(), "", Meta{})
-			requireCode(t, err, errs.Forbidden)
+			errstest.Require(t, err, errs.Forbidden)
 			assert.Equal(t, before, h.count("cases"))
 			denied := 0
 			for _, e := range h.events("case.create") {
@@ -167,7 +168,7 @@ func TestCreateValidation(t *testing.T) {
 			in := newCaseInput()
 			tt.edit(&in)
 			_, _, err := h.svc.Create(h.ctx, h.lena, in, "", Meta{})
-			assert.ElementsMatch(t, tt.fields, fieldNames(t, err))
+			assert.ElementsMatch(t, tt.fields, errstest.Fields(t, err))
 		})
 	}
 	t.Run("disabled_assignee", func(t *testing.T) {
@@ -178,7 +179,7 @@ func TestCreateValidation(t *testing.T) {
 		in := newCaseInput()
 		in.Assignee = "gone"
 		_, _, err = h.svc.Create(h.ctx, h.lena, in, "", Meta{})
-		assert.Equal(t, []string{"assignee"}, fieldNames(t, err))
+		assert.Equal(t, []string{"assignee"}, errstest.Fields(t, err))
 	})
 	t.Run("refused_creates_store_nothing", func(t *testing.T) {
 		h := h.with(t)
@@ -216,7 +217,7 @@ func TestCreateIdempotent(t *testing.T) {
 		other := in
 		other.Title = "something else"
 		_, _, err := h.svc.Create(h.ctx, h.ivy, other, "key-1", Meta{})
-		requireCode(t, err, errs.Conflict)
+		errstest.Require(t, err, errs.Conflict)
 		assert.Equal(t, int64(1), h.count("cases"))
 	})
 	t.Run("another_user_with_the_same_key_is_independent", func(t *testing.T) {
@@ -237,7 +238,7 @@ func TestCreateIdempotent(t *testing.T) {
 	t.Run("overlong_key_is_invalid", func(t *testing.T) {
 		h := h.with(t)
 		_, _, err := h.svc.Create(h.ctx, h.ivy, in, strings.Repeat("k", 201), Meta{})
-		assert.Equal(t, []string{"Idempotency-Key"}, fieldNames(t, err))
+		assert.Equal(t, []string{"Idempotency-Key"}, errstest.Fields(t, err))
 	})
 }
 

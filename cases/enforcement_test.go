@@ -9,6 +9,7 @@ import (
 
 	"casefile.dev/casefile/auth"
 	"casefile.dev/casefile/internal/errs"
+	"casefile.dev/casefile/internal/errs/errstest"
 )
 
 func TestProposeValidation(t *testing.T) {
@@ -34,7 +35,7 @@ func TestProposeValidation(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			h := h.with(t)
 			_, err := h.svc.Propose(h.ctx, h.ivy, c.Key, tt.p, Meta{})
-			assert.Contains(t, fieldNames(t, err), tt.field)
+			assert.Contains(t, errstest.Fields(t, err), tt.field)
 		})
 	}
 	t.Run("refused_proposals_store_nothing", func(t *testing.T) {
@@ -90,7 +91,7 @@ func TestEnforcementLadderFlow(t *testing.T) {
 		assert.Equal(t, 15+5, p.RiskScore, "an open sev2 case and a recent action")
 
 		_, err = h.svc.Decide(h.ctx, h.ivy, c.Key, e.ID, Apply, "", Meta{})
-		requireCode(t, err, errs.Conflict) // applying twice
+		errstest.Require(t, err, errs.Conflict) // applying twice
 	})
 
 	var suspension Enforcement
@@ -98,7 +99,7 @@ func TestEnforcementLadderFlow(t *testing.T) {
 		h := h.with(t)
 		p := Proposal{Action: TemporarySuspension, Duration: Duration(30 * day), Reason: "sold fake cards again"}
 		_, err := h.svc.Propose(h.ctx, h.ivy, c.Key, p, Meta{})
-		assert.Equal(t, []string{"justification"}, fieldNames(t, err), "departs from the warning the ladder recommends")
+		assert.Equal(t, []string{"justification"}, errstest.Fields(t, err), "departs from the warning the ladder recommends")
 		p.Justification = "organised fraud"
 		e, err := h.svc.Propose(h.ctx, h.ivy, c.Key, p, Meta{})
 		require.NoError(t, err)
@@ -106,9 +107,9 @@ func TestEnforcementLadderFlow(t *testing.T) {
 		assert.Empty(t, e.DecidedBy)
 
 		_, err = h.svc.Decide(h.ctx, h.ivy, c.Key, e.ID, Apply, "", Meta{})
-		requireCode(t, err, errs.Conflict) // not approved yet
+		errstest.Require(t, err, errs.Conflict) // not approved yet
 		_, err = h.svc.Decide(h.ctx, h.ivy, c.Key, e.ID, Approve, "", Meta{})
-		e2 := requireCode(t, err, errs.Forbidden)
+		e2 := errstest.Require(t, err, errs.Forbidden)
 		assert.Contains(t, e2.Message, "only a lead")
 
 		approved, err := h.svc.Decide(h.ctx, h.lena, c.Key, e.ID, Approve, "agreed", Meta{})
@@ -117,7 +118,7 @@ func TestEnforcementLadderFlow(t *testing.T) {
 		assert.Equal(t, "lena", approved.DecidedBy)
 		assert.Equal(t, "agreed", approved.DecisionNote)
 		_, err = h.svc.Decide(h.ctx, h.lars, c.Key, e.ID, Approve, "", Meta{})
-		requireCode(t, err, errs.Conflict) // already decided
+		errstest.Require(t, err, errs.Conflict) // already decided
 
 		h.clock.Advance(time.Hour)
 		now := h.clock.Now()
@@ -130,7 +131,7 @@ func TestEnforcementLadderFlow(t *testing.T) {
 		assert.Equal(t, now.Add(30*day), *suspension.ExpiresAt)
 
 		_, err = h.svc.Decide(h.ctx, h.lena, c.Key, e.ID, Apply, "", Meta{})
-		requireCode(t, err, errs.Conflict) // applying twice
+		errstest.Require(t, err, errs.Conflict) // applying twice
 
 		prof := profile(h)
 		assert.Equal(t, 1, prof.Strikes)
@@ -148,12 +149,12 @@ func TestEnforcementLadderFlow(t *testing.T) {
 		assert.Equal(t, 7*day, r.Duration.D())
 
 		_, err := h.svc.Propose(h.ctx, h.ivy, c.Key, Proposal{Action: FeatureRestriction, Duration: Duration(14 * day), Features: []string{"live"}, Reason: "r"}, Meta{})
-		assert.Equal(t, []string{"justification"}, fieldNames(t, err), "a longer restriction departs too")
+		assert.Equal(t, []string{"justification"}, errstest.Fields(t, err), "a longer restriction departs too")
 		e, err := h.svc.Propose(h.ctx, h.ivy, c.Key, Proposal{Action: FeatureRestriction, Duration: Duration(7 * day), Features: []string{"live"}, Reason: "r"}, Meta{})
 		require.NoError(t, err)
 		assert.Equal(t, Approved, e.Status, "a feature_restriction within the recommendation is approved at once")
 		_, err = h.svc.Propose(h.ctx, h.ivy, c.Key, Proposal{Action: Warning, Reason: "r"}, Meta{})
-		assert.Equal(t, []string{"justification"}, fieldNames(t, err), "a milder action departs as well")
+		assert.Equal(t, []string{"justification"}, errstest.Fields(t, err), "a milder action departs as well")
 	})
 
 	t.Run("suspension_expires_after_its_duration", func(t *testing.T) {
@@ -174,7 +175,7 @@ func TestEnforcementLadderFlow(t *testing.T) {
 			}
 		}
 		_, err := h.svc.Decide(h.ctx, h.lena, c.Key, suspension.ID, Apply, "", Meta{})
-		requireCode(t, err, errs.Conflict)
+		errstest.Require(t, err, errs.Conflict)
 	})
 
 	t.Run("strikes_older_than_90_days_no_longer_count", func(t *testing.T) {
@@ -209,7 +210,7 @@ func TestEnforcementReverse(t *testing.T) {
 	_, err = h.svc.Decide(h.ctx, h.lena, c.Key, e.ID, Approve, "", Meta{})
 	require.NoError(t, err)
 	_, err = h.svc.Decide(h.ctx, h.lena, c.Key, e.ID, Reverse, "appeal", Meta{})
-	requireCode(t, err, errs.Conflict) // only applied enforcements reverse
+	errstest.Require(t, err, errs.Conflict) // only applied enforcements reverse
 	applied, err := h.svc.Decide(h.ctx, h.ivy, c.Key, e.ID, Apply, "", Meta{})
 	require.NoError(t, err)
 	require.True(t, applied.Strike, "content_removal adds a strike even on a first offence")
@@ -221,12 +222,12 @@ func TestEnforcementReverse(t *testing.T) {
 	t.Run("needs_a_reason", func(t *testing.T) {
 		h := h.with(t)
 		_, err := h.svc.Decide(h.ctx, h.lena, c.Key, e.ID, Reverse, "", Meta{})
-		assert.Equal(t, []string{"reason"}, fieldNames(t, err))
+		assert.Equal(t, []string{"reason"}, errstest.Fields(t, err))
 	})
 	t.Run("needs_a_lead", func(t *testing.T) {
 		h := h.with(t)
 		_, err := h.svc.Decide(h.ctx, h.ivy, c.Key, e.ID, Reverse, "appeal granted", Meta{})
-		requireCode(t, err, errs.Forbidden)
+		errstest.Require(t, err, errs.Forbidden)
 	})
 	t.Run("removes_the_strike", func(t *testing.T) {
 		h := h.with(t)
@@ -252,7 +253,7 @@ func TestEnforcementReverse(t *testing.T) {
 	t.Run("reversing_twice_is_a_conflict", func(t *testing.T) {
 		h := h.with(t)
 		_, err := h.svc.Decide(h.ctx, h.lars, c.Key, e.ID, Reverse, "again", Meta{})
-		requireCode(t, err, errs.Conflict)
+		errstest.Require(t, err, errs.Conflict)
 	})
 	t.Run("a_reversed_enforcement_still_lets_the_case_be_actioned", func(t *testing.T) {
 		h := h.with(t)
@@ -271,10 +272,10 @@ func TestEnforcementApproval(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, Proposed, e.Status)
 		_, err = h.svc.Decide(h.ctx, h.lena, c.Key, e.ID, Approve, "", Meta{RequestID: "self-approve"})
-		er := requireCode(t, err, errs.Forbidden)
+		er := errstest.Require(t, err, errs.Forbidden)
 		assert.Contains(t, er.Message, "own proposal")
 		_, err = h.svc.Decide(h.ctx, h.lena, c.Key, e.ID, Reject, "changed my mind", Meta{})
-		requireCode(t, err, errs.Forbidden) // nor reject it
+		errstest.Require(t, err, errs.Forbidden) // nor reject it
 		assert.Equal(t, Proposed, findEnforcement(t, h.get(h.lena, c.Key), e.ID).Status)
 
 		denied := false
@@ -295,9 +296,9 @@ func TestEnforcementApproval(t *testing.T) {
 		e, err := h.svc.Propose(h.ctx, h.lena, c.Key, ban, Meta{})
 		require.NoError(t, err)
 		_, err = h.svc.Decide(h.ctx, h.ivy, c.Key, e.ID, Approve, "", Meta{})
-		requireCode(t, err, errs.Forbidden)
+		errstest.Require(t, err, errs.Forbidden)
 		_, err = h.svc.Decide(h.ctx, h.ivy, c.Key, e.ID, Reject, "no", Meta{})
-		requireCode(t, err, errs.Forbidden)
+		errstest.Require(t, err, errs.Forbidden)
 	})
 
 	t.Run("rejection_needs_a_reason_and_ends_the_proposal", func(t *testing.T) {
@@ -305,21 +306,21 @@ func TestEnforcementApproval(t *testing.T) {
 		e, err := h.svc.Propose(h.ctx, h.ivy, c.Key, Proposal{Action: TemporarySuspension, Duration: Duration(30 * day), Reason: "r", Justification: "j"}, Meta{})
 		require.NoError(t, err)
 		_, err = h.svc.Decide(h.ctx, h.lena, c.Key, e.ID, Reject, "", Meta{})
-		assert.Equal(t, []string{"reason"}, fieldNames(t, err))
+		assert.Equal(t, []string{"reason"}, errstest.Fields(t, err))
 		got, err := h.svc.Decide(h.ctx, h.lena, c.Key, e.ID, Reject, "too harsh", Meta{})
 		require.NoError(t, err)
 		assert.Equal(t, Rejected, got.Status)
 		assert.Equal(t, "too harsh", got.DecisionNote)
 		_, err = h.svc.Decide(h.ctx, h.ivy, c.Key, e.ID, Apply, "", Meta{})
-		requireCode(t, err, errs.Conflict)
+		errstest.Require(t, err, errs.Conflict)
 		_, err = h.svc.Decide(h.ctx, h.lars, c.Key, e.ID, Approve, "", Meta{})
-		requireCode(t, err, errs.Conflict)
+		errstest.Require(t, err, errs.Conflict)
 	})
 
 	t.Run("unknown_enforcement_is_not_found", func(t *testing.T) {
 		h := h.with(t)
 		_, err := h.svc.Decide(h.ctx, h.lena, c.Key, "nope", Approve, "", Meta{})
-		requireCode(t, err, errs.NotFound)
+		errstest.Require(t, err, errs.NotFound)
 	})
 
 	t.Run("suspension_within_the_recommendation_still_needs_a_lead", func(t *testing.T) {
@@ -365,7 +366,7 @@ func TestEnforcementVendorAgent(t *testing.T) {
 			h := h.with(t)
 			before := h.raw(c.ID)
 			_, err := h.svc.Propose(h.ctx, h.vic, c.Key, p, Meta{})
-			requireCode(t, err, errs.Forbidden)
+			errstest.Require(t, err, errs.Forbidden)
 			assert.Len(t, h.raw(c.ID).Enforcements, len(before.Enforcements))
 			assert.True(t, h.deniedAudited("enforcement.propose", h.vic, c.Key), "the refusal is audited")
 		})
@@ -380,14 +381,14 @@ func TestEnforcementVendorAgent(t *testing.T) {
 		theirs, err := h.svc.Propose(h.ctx, h.lena, c2.Key, Proposal{Action: Warning, Reason: "r"}, Meta{})
 		require.NoError(t, err)
 		_, err = h.svc.Decide(h.ctx, h.vic, c2.Key, theirs.ID, Apply, "", Meta{})
-		requireCode(t, err, errs.Forbidden)
+		errstest.Require(t, err, errs.Forbidden)
 	})
 	t.Run("may_not_approve", func(t *testing.T) {
 		h := h.with(t)
 		e, err := h.svc.Propose(h.ctx, h.vic, c.Key, Proposal{Action: ContentRemoval, Reason: "r", Justification: "j"}, Meta{})
 		require.NoError(t, err)
 		_, err = h.svc.Decide(h.ctx, h.vic, c.Key, e.ID, Approve, "", Meta{})
-		requireCode(t, err, errs.Forbidden)
+		errstest.Require(t, err, errs.Forbidden)
 	})
 }
 
@@ -417,7 +418,7 @@ func TestEnforcementImmediateBan(t *testing.T) {
 	assert.Equal(t, 100, p.RiskScore)
 
 	_, err = h.svc.Recommend(h.ctx, h.lena, c.Key, "spam")
-	assert.Equal(t, []string{"policy_area"}, fieldNames(t, err))
+	assert.Equal(t, []string{"policy_area"}, errstest.Fields(t, err))
 }
 
 func TestRepeatedWarningsEscalate(t *testing.T) {

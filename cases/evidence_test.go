@@ -13,6 +13,7 @@ import (
 
 	"casefile.dev/casefile/internal/blob"
 	"casefile.dev/casefile/internal/errs"
+	"casefile.dev/casefile/internal/errs/errstest"
 )
 
 func sum(b []byte) string {
@@ -101,7 +102,7 @@ func TestAddEvidenceWithFile(t *testing.T) {
 		assert.Nil(t, ev.Attachment)
 		for _, n := range []int{ev.N, 0, -1, ev.N + 1} {
 			_, _, err := h.download(c.Key, n)
-			requireCode(t, err, errs.NotFound)
+			errstest.Require(t, err, errs.NotFound)
 		}
 	})
 }
@@ -115,7 +116,7 @@ func TestAddEvidenceLimits(t *testing.T) {
 		h := h.with(t)
 		_, err := h.svc.AddEvidence(h.ctx, h.ivy, c.Key, NewEvidence{Kind: "other", Description: "big",
 			File: &File{Name: "big.bin", Data: make([]byte, maxFile+1)}}, maxFile, Meta{})
-		requireCode(t, err, errs.PayloadTooLarge)
+		errstest.Require(t, err, errs.PayloadTooLarge)
 		assert.Zero(t, h.count("blobs"))
 		assert.Zero(t, h.count("blob_chunks"))
 		got := h.raw(c.ID)
@@ -147,7 +148,7 @@ func TestAddEvidenceLimits(t *testing.T) {
 			h := h.with(t)
 			before := h.count("blobs")
 			_, err := h.svc.AddEvidence(h.ctx, h.ivy, c.Key, tt.in, maxFile, Meta{})
-			assert.Contains(t, fieldNames(t, err), tt.field)
+			assert.Contains(t, errstest.Fields(t, err), tt.field)
 			assert.Equal(t, before, h.count("blobs"))
 		})
 	}
@@ -157,7 +158,7 @@ func TestAddEvidenceLimits(t *testing.T) {
 		before := h.count("blobs")
 		_, err := h.svc.AddEvidence(h.ctx, h.otto, c.Key, NewEvidence{Kind: "other", Description: "d",
 			File: &File{Name: "x.txt", Data: []byte("probe")}}, maxFile, Meta{})
-		requireCode(t, err, errs.NotFound)
+		errstest.Require(t, err, errs.NotFound)
 		assert.Equal(t, before, h.count("blobs"), "access is checked before anything is stored")
 	})
 
@@ -172,7 +173,7 @@ func TestAddEvidenceLimits(t *testing.T) {
 		raw.Version++
 		require.NoError(t, h.store.ReplaceCase(h.ctx, &raw, raw.Version-1))
 		_, err := h.svc.AddEvidence(h.ctx, h.ivy, full.Key, NewEvidence{Kind: "other", Description: "one more"}, maxFile, Meta{})
-		requireCode(t, err, errs.Conflict)
+		errstest.Require(t, err, errs.Conflict)
 	})
 }
 
@@ -200,12 +201,12 @@ func TestEvidenceRetraction(t *testing.T) {
 	t.Run("retracting_a_missing_entry_is_invalid", func(t *testing.T) {
 		h := h.with(t)
 		_, err := h.svc.AddEvidence(h.ctx, h.ivy, c.Key, NewEvidence{Kind: "comment", Description: "d", Retracts: 9}, 1<<20, Meta{})
-		assert.Equal(t, []string{"retracts"}, fieldNames(t, err))
+		assert.Equal(t, []string{"retracts"}, errstest.Fields(t, err))
 	})
 	t.Run("retracting_twice_is_a_conflict", func(t *testing.T) {
 		h := h.with(t)
 		_, err := h.svc.AddEvidence(h.ctx, h.lena, c.Key, NewEvidence{Kind: "comment", Description: "d", Retracts: 1}, 1<<20, Meta{})
-		requireCode(t, err, errs.Conflict)
+		errstest.Require(t, err, errs.Conflict)
 		assert.Len(t, h.raw(c.ID).Evidence, 3)
 	})
 }

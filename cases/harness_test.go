@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
-	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -14,7 +13,6 @@ import (
 
 	"casefile.dev/casefile/auth"
 	"casefile.dev/casefile/internal/blob"
-	"casefile.dev/casefile/internal/errs"
 	"casefile.dev/casefile/internal/fakeclock"
 	"casefile.dev/casefile/internal/store"
 	"casefile.dev/casefile/internal/storetest"
@@ -244,34 +242,6 @@ func (h *harness) count(coll string) int64 {
 	n, err := h.db.Collection(coll).CountDocuments(h.ctx, map[string]any{})
 	require.NoError(h.t, err)
 	return n
-}
-
-// asErr returns err as *errs.Error, failing the test if it is not one.
-func asErr(t *testing.T, err error) *errs.Error {
-	t.Helper()
-	require.Error(t, err)
-	var e *errs.Error
-	require.True(t, errors.As(err, &e), "not an *errs.Error: %v", err)
-	return e
-}
-
-// requireCode fails unless err carries code.
-func requireCode(t *testing.T, err error, code errs.Code) *errs.Error {
-	t.Helper()
-	e := asErr(t, err)
-	require.Equal(t, code, e.Code, "error: %v", err)
-	return e
-}
-
-// fieldNames lists the fields of a validation error.
-func fieldNames(t *testing.T, err error) []string {
-	t.Helper()
-	e := requireCode(t, err, errs.Invalid)
-	var names []string
-	for _, f := range e.Fields {
-		names = append(names, f.Field)
-	}
-	return names
 }
 
 func ptr[T any](v T) *T { return &v }

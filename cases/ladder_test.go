@@ -8,6 +8,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"casefile.dev/casefile/internal/errs/errstest"
 )
 
 func TestLadderRecommend(t *testing.T) {
@@ -236,7 +238,7 @@ func TestTaxonomyValidate(t *testing.T) {
 			tax := DefaultTaxonomy()
 			tax.Ladder.Steps = append([]LadderStep(nil), tax.Ladder.Steps...)
 			tt.edit(&tax)
-			assert.Contains(t, fieldNames(t, tax.Validate()), tt.field)
+			assert.Contains(t, errstest.Fields(t, tax.Validate()), tt.field)
 		})
 	}
 }

@@ -8,6 +8,7 @@ import (
 
 	"casefile.dev/casefile/auth"
 	"casefile.dev/casefile/internal/errs"
+	"casefile.dev/casefile/internal/errs/errstest"
 )
 
 func TestActorProfile(t *testing.T) {
@@ -72,7 +73,7 @@ func TestActorProfile(t *testing.T) {
 		t.Run(tt.name+"_gets_not_found", func(t *testing.T) {
 			h := h.with(t)
 			_, err := h.svc.ActorProfile(h.ctx, tt.user, actor, Meta{})
-			requireCode(t, err, errs.NotFound)
+			errstest.Require(t, err, errs.NotFound)
 		})
 	}
 
@@ -87,7 +88,7 @@ func TestActorProfile(t *testing.T) {
 	t.Run("unknown_actor_is_not_found", func(t *testing.T) {
 		h := h.with(t)
 		_, err := h.svc.ActorProfile(h.ctx, h.lena, "no-such-actor", Meta{})
-		requireCode(t, err, errs.NotFound)
+		errstest.Require(t, err, errs.NotFound)
 	})
 
 	t.Run("history_lost_between_case_and_actor_writes_is_repaired", func(t *testing.T) {

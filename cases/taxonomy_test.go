@@ -9,6 +9,7 @@ import (
 
 	"casefile.dev/casefile/auth"
 	"casefile.dev/casefile/internal/errs"
+	"casefile.dev/casefile/internal/errs/errstest"
 )
 
 func TestSetTaxonomy(t *testing.T) {
@@ -28,7 +29,7 @@ func TestSetTaxonomy(t *testing.T) {
 	t.Run("only_admins", func(t *testing.T) {
 		h := h.with(t)
 		_, _, err := h.svc.SetTaxonomy(h.ctx, h.lena, next, 0, Meta{})
-		requireCode(t, err, errs.Forbidden)
+		errstest.Require(t, err, errs.Forbidden)
 		ev := h.events("taxonomy.update")
 		require.Len(t, ev, 1)
 		assert.Equal(t, auth.OutcomeDenied, ev[0].Outcome)
@@ -38,7 +39,7 @@ func TestSetTaxonomy(t *testing.T) {
 		bad := DefaultTaxonomy()
 		bad.Ladder.StrikeTTL = 0
 		_, _, err := h.svc.SetTaxonomy(h.ctx, h.admin, bad, 0, Meta{})
-		assert.Equal(t, []string{"ladder.strike_ttl"}, fieldNames(t, err))
+		assert.Equal(t, []string{"ladder.strike_ttl"}, errstest.Fields(t, err))
 	})
 	t.Run("admin_replaces_it_at_the_current_version", func(t *testing.T) {
 		h := h.with(t)
@@ -46,7 +47,7 @@ func TestSetTaxonomy(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, int64(1), v)
 		_, _, err = h.svc.SetTaxonomy(h.ctx, h.admin, next, 0, Meta{})
-		requireCode(t, err, errs.PreconditionFailed)
+		errstest.Require(t, err, errs.PreconditionFailed)
 		got, v, err := h.svc.Taxonomy(h.ctx)
 		require.NoError(t, err)
 		assert.Equal(t, int64(1), v)
@@ -57,7 +58,7 @@ func TestSetTaxonomy(t *testing.T) {
 		c := h.create(h.ivy, func(n *NewCase) { n.PolicyAreas = []string{"gambling"} })
 		assert.Equal(t, []string{"gambling"}, c.PolicyAreas)
 		_, _, err := h.svc.Create(h.ctx, h.ivy, func() NewCase { n := newCaseInput(); n.PolicyAreas = []string{"privacy"}; return n }(), "", Meta{})
-		assert.Equal(t, []string{"policy_areas[0]"}, fieldNames(t, err))
+		assert.Equal(t, []string{"policy_areas[0]"}, errstest.Fields(t, err))
 	})
 	t.Run("an_area_ladder_drives_recommendations", func(t *testing.T) {
 		h := h.with(t)

@@ -13,6 +13,7 @@ import (
 
 	"casefile.dev/casefile/auth"
 	"casefile.dev/casefile/internal/errs"
+	"casefile.dev/casefile/internal/errs/errstest"
 )
 
 // requireRun fails unless entries are numbered from, from+1, … to-1.
@@ -53,10 +54,10 @@ func TestTimeline(t *testing.T) {
 		h := h.with(t)
 		for _, text := range []string{"", "   ", string(make([]byte, MaxNoteLen+1)), "bad \xff utf8"} {
 			_, err := h.svc.AddNote(h.ctx, h.ivy, c.Key, text, Meta{})
-			assert.Equal(t, []string{"text"}, fieldNames(t, err))
+			assert.Equal(t, []string{"text"}, errstest.Fields(t, err))
 		}
 		_, err := h.svc.AddNote(h.ctx, h.ivy, c.Key, string(make([]byte, MaxNoteLen)), Meta{})
-		requireCode(t, err, errs.Invalid) // NUL bytes
+		errstest.Require(t, err, errs.Invalid) // NUL bytes
 	})
 
 	t.Run("concurrent_notes_are_all_kept_with_distinct_numbers", func(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"casefile.dev/casefile/internal/errs"
+	"casefile.dev/casefile/internal/errs/errstest"
 )
 
 func TestUpdate(t *testing.T) {
@@ -35,7 +36,7 @@ func TestUpdate(t *testing.T) {
 		_, err := h.svc.Update(h.ctx, h.lena, c.Key, c.Version, Patch{Summary: ptr("lena was first")}, Meta{})
 		require.NoError(t, err)
 		_, err = h.svc.Update(h.ctx, h.ivy, c.Key, c.Version, Patch{Title: ptr("ivy was second")}, Meta{})
-		requireCode(t, err, errs.PreconditionFailed)
+		errstest.Require(t, err, errs.PreconditionFailed)
 		got := h.raw(c.ID)
 		assert.Equal(t, c.Title, got.Title)
 		assert.Equal(t, "lena was first", got.Summary)
@@ -47,9 +48,9 @@ func TestUpdate(t *testing.T) {
 		h := h.with(t)
 		c := h.create(h.ivy, nil)
 		_, err := h.svc.Update(h.ctx, h.ivy, c.Key, 0, Patch{}, Meta{})
-		requireCode(t, err, errs.Invalid)
+		errstest.Require(t, err, errs.Invalid)
 		_, err = h.svc.Update(h.ctx, h.ivy, c.Key, 0, Patch{Title: ptr(c.Title), Severity: ptr(c.Severity)}, Meta{})
-		requireCode(t, err, errs.Invalid)
+		errstest.Require(t, err, errs.Invalid)
 		assert.Equal(t, c.Version, h.raw(c.ID).Version)
 	})
 
@@ -58,7 +59,7 @@ func TestUpdate(t *testing.T) {
 		c := h.create(h.ivy, nil)
 		_, err := h.svc.Update(h.ctx, h.ivy, c.Key, 0, Patch{Severity: ptr(Severity("urgent")), Verdict: ptr(Verdict("guilty")),
 			PolicyAreas: &[]string{}, LinkedCases: &[]string{"INC-1"}}, Meta{})
-		assert.ElementsMatch(t, []string{"severity", "verdict", "policy_areas", "linked_cases[0]"}, fieldNames(t, err))
+		assert.ElementsMatch(t, []string{"severity", "verdict", "policy_areas", "linked_cases[0]"}, errstest.Fields(t, err))
 		assert.Equal(t, c.Version, h.raw(c.ID).Version)
 	})
 
@@ -94,7 +95,7 @@ func TestUpdate(t *testing.T) {
 			h := h.with(t)
 			c := h.create(h.lena, tt.setup)
 			_, err := h.svc.Update(h.ctx, h.ivy, c.Key, 0, tt.patch, Meta{})
-			requireCode(t, err, errs.Forbidden)
+			errstest.Require(t, err, errs.Forbidden)
 			got := h.raw(c.ID)
 			assert.Equal(t, c.Version, got.Version)
 			assert.Equal(t, c.Assignee, got.Assignee)
@@ -115,7 +116,7 @@ func TestUpdate(t *testing.T) {
 		h := h.with(t)
 		c := h.create(h.lena, func(n *NewCase) { n.Team, n.Vendor = "", "acme" })
 		_, err := h.svc.Update(h.ctx, h.vic, c.Key, 0, Patch{Vendor: ptr("other")}, Meta{})
-		requireCode(t, err, errs.Forbidden)
+		errstest.Require(t, err, errs.Forbidden)
 		got, err := h.svc.Update(h.ctx, h.vic, c.Key, 0, Patch{Assignee: ptr("vic")}, Meta{})
 		require.NoError(t, err, "but may take it")
 		assert.Equal(t, "vic", got.Assignee)
@@ -132,14 +133,14 @@ func TestUpdate(t *testing.T) {
 		read := h.get(h.otto, c.Key)
 		assert.Equal(t, map[string]string{"from": "ivy", "to": "otto"}, read.Timeline[len(read.Timeline)-1].Detail)
 		_, err = h.svc.Get(h.ctx, h.ivy, c.Key, Meta{})
-		requireCode(t, err, errs.NotFound) // ivy lost the case with the move
+		errstest.Require(t, err, errs.NotFound) // ivy lost the case with the move
 	})
 
 	t.Run("lead_may_not_assign_an_unknown_user", func(t *testing.T) {
 		h := h.with(t)
 		c := h.create(h.lena, nil)
 		_, err := h.svc.Update(h.ctx, h.lena, c.Key, 0, Patch{Assignee: ptr("nobody")}, Meta{})
-		assert.Equal(t, []string{"assignee"}, fieldNames(t, err))
+		assert.Equal(t, []string{"assignee"}, errstest.Fields(t, err))
 	})
 
 	t.Run("adding_child_safety_restricts", func(t *testing.T) {
@@ -150,7 +151,7 @@ func TestUpdate(t *testing.T) {
 		assert.True(t, got.Restricted)
 		before := h.raw(c.ID)
 		_, err = h.svc.Update(h.ctx, h.lena, c.Key, 0, Patch{Restricted: ptr(false)}, Meta{})
-		assert.Equal(t, []string{"restricted"}, fieldNames(t, err), "not even a lead lifts a child_safety restriction")
+		assert.Equal(t, []string{"restricted"}, errstest.Fields(t, err), "not even a lead lifts a child_safety restriction")
 		after := h.raw(c.ID)
 		assert.True(t, after.Restricted)
 		assert.Equal(t, before.Version, after.Version, "no phantom edit")
@@ -164,7 +165,7 @@ func TestUpdate(t *testing.T) {
 		h := h.with(t)
 		c := h.create(h.lena, nil)
 		_, err := h.svc.Update(h.ctx, h.ivy, c.Key, 0, Patch{Assignee: ptr("otto")}, Meta{})
-		requireCode(t, err, errs.Forbidden)
+		errstest.Require(t, err, errs.Forbidden)
 		assert.True(t, h.deniedAudited("case.update", h.ivy, c.Key), "DOMAIN.md: every denied request is an audit event")
 	})
 }

@@ -10,6 +10,7 @@ import (
 
 	"casefile.dev/casefile/auth"
 	"casefile.dev/casefile/internal/errs"
+	"casefile.dev/casefile/internal/errs/errstest"
 )
 
 func TestMovesMatchDomain(t *testing.T) {
@@ -48,7 +49,7 @@ func TestTransitionEveryPair(t *testing.T) {
 							continue
 						}
 						_, err := h.svc.Transition(h.ctx, h.lena, c.Key, 0, bad, "", Meta{})
-						e := requireCode(t, err, errs.Conflict)
+						e := errstest.Require(t, err, errs.Conflict)
 						assert.Contains(t, e.Message, "allowed: "+joinStatuses(AllowedMoves(from)), "%s → %s", from, bad)
 					}
 					require.Equal(t, c.Version, h.raw(c.ID).Version, "refused moves write nothing")
@@ -114,16 +115,16 @@ func TestTransitionValidation(t *testing.T) {
 	t.Run("unknown_status_is_invalid", func(t *testing.T) {
 		h := h.with(t)
 		_, err := h.svc.Transition(h.ctx, h.lena, c.Key, 0, "done", "", Meta{})
-		assert.Equal(t, []string{"to"}, fieldNames(t, err))
+		assert.Equal(t, []string{"to"}, errstest.Fields(t, err))
 	})
 	t.Run("stale_if_match_is_precondition_failed", func(t *testing.T) {
 		h := h.with(t)
 		_, err := h.svc.AddNote(h.ctx, h.lena, c.Key, "someone else wrote meanwhile", Meta{})
 		require.NoError(t, err)
 		_, err = h.svc.Transition(h.ctx, h.lena, c.Key, c.Version, StatusTriage, "", Meta{})
-		requireCode(t, err, errs.PreconditionFailed)
+		errstest.Require(t, err, errs.PreconditionFailed)
 		_, err = h.svc.Transition(h.ctx, h.lena, c.Key, c.Version+5, StatusTriage, "", Meta{})
-		requireCode(t, err, errs.PreconditionFailed)
+		errstest.Require(t, err, errs.PreconditionFailed)
 		got := h.raw(c.ID)
 		assert.Equal(t, StatusNew, got.Status)
 		assert.Equal(t, c.Version+1, got.Version)
@@ -131,7 +132,7 @@ func TestTransitionValidation(t *testing.T) {
 	t.Run("unknown_case_is_not_found", func(t *testing.T) {
 		h := h.with(t)
 		_, err := h.svc.Transition(h.ctx, h.lena, "CF-2026-999", 0, StatusTriage, "", Meta{})
-		requireCode(t, err, errs.NotFound)
+		errstest.Require(t, err, errs.NotFound)
 	})
 }
 
@@ -156,7 +157,7 @@ func TestTransitionReopen(t *testing.T) {
 				assert.Equal(t, StatusInvestigating, got.Status)
 				return
 			}
-			requireCode(t, err, tt.want)
+			errstest.Require(t, err, tt.want)
 			assert.Equal(t, StatusClosed, h.raw(c.ID).Status)
 			assert.True(t, h.deniedAudited("case.transition", tt.user, c.Key), "the refusal is audited")
 		})
@@ -170,7 +171,7 @@ func TestTransitionReopen(t *testing.T) {
 		require.NoError(t, err)
 		h.move(h.vic, c.Key, StatusNoViolation, StatusClosed)
 		_, err = h.svc.Transition(h.ctx, h.vic, c.Key, 0, StatusInvestigating, "", Meta{})
-		requireCode(t, err, errs.Forbidden)
+		errstest.Require(t, err, errs.Forbidden)
 	})
 }
 
@@ -179,14 +180,14 @@ func TestTransitionToActionedNeedsAppliedEnforcement(t *testing.T) {
 	c := h.caseAt(StatusPendingReview)
 
 	_, err := h.svc.Transition(h.ctx, h.lena, c.Key, 0, StatusActioned, "", Meta{})
-	e := requireCode(t, err, errs.Conflict)
+	e := errstest.Require(t, err, errs.Conflict)
 	assert.Contains(t, e.Message, "applied")
 
 	p, err := h.svc.Propose(h.ctx, h.ivy, c.Key, Proposal{Action: Warning, Reason: "spam links"}, Meta{})
 	require.NoError(t, err)
 	require.Equal(t, Approved, p.Status)
 	_, err = h.svc.Transition(h.ctx, h.lena, c.Key, 0, StatusActioned, "", Meta{})
-	requireCode(t, err, errs.Conflict) // approved is not applied
+	errstest.Require(t, err, errs.Conflict) // approved is not applied
 
 	_, err = h.svc.Decide(h.ctx, h.ivy, c.Key, p.ID, Apply, "", Meta{})
 	require.NoError(t, err)
@@ -223,7 +224,7 @@ func TestTransitionToNoViolationNeedsVerdict(t *testing.T) {
 				assert.Equal(t, StatusNoViolation, got.Status)
 				return
 			}
-			e := requireCode(t, err, errs.Conflict)
+			e := errstest.Require(t, err, errs.Conflict)
 			require.Len(t, e.Fields, 1)
 			assert.Equal(t, "verdict", e.Fields[0].Field)
 			assert.Equal(t, StatusInvestigating, h.raw(c.ID).Status)

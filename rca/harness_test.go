@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
-	"errors"
 	"testing"
 	"time"
 
@@ -13,7 +12,6 @@ import (
 	"casefile.dev/casefile/auth"
 	"casefile.dev/casefile/cases"
 	"casefile.dev/casefile/internal/blob"
-	"casefile.dev/casefile/internal/errs"
 	"casefile.dev/casefile/internal/fakeclock"
 	"casefile.dev/casefile/internal/store"
 	"casefile.dev/casefile/internal/storetest"
@@ -253,27 +251,6 @@ func (h *harness) events(action string) []auth.AuditEvent {
 		items[i], items[j] = items[j], items[i]
 	}
 	return items
-}
-
-// requireCode fails unless err is an *errs.Error carrying code.
-func requireCode(t *testing.T, err error, code errs.Code) *errs.Error {
-	t.Helper()
-	require.Error(t, err)
-	var e *errs.Error
-	require.True(t, errors.As(err, &e), "not an *errs.Error: %v", err)
-	require.Equal(t, code, e.Code, "error: %v", err)
-	return e
-}
-
-// fieldNames lists the fields of a validation error.
-func fieldNames(t *testing.T, err error) []string {
-	t.Helper()
-	e := requireCode(t, err, errs.Invalid)
-	var names []string
-	for _, f := range e.Fields {
-		names = append(names, f.Field)
-	}
-	return names
 }
 
 func ptr[T any](v T) *T { return &v }

@@ -10,6 +10,7 @@ import (
 	"casefile.dev/casefile/auth"
 	"casefile.dev/casefile/cases"
 	"casefile.dev/casefile/internal/errs"
+	"casefile.dev/casefile/internal/errs/errstest"
 )
 
 func TestCreateIncident(t *testing.T) {
@@ -76,7 +77,7 @@ func TestCreateIncidentValidationNamesFields(t *testing.T) {
 			in := validIncident()
 			tt.edit(&in)
 			_, err := h.svc.CreateIncident(h.ctx, h.lena, in, auth.Meta{})
-			assert.Contains(t, fieldNames(t, err), tt.field)
+			assert.Contains(t, errstest.Fields(t, err), tt.field)
 		})
 	}
 	assert.Zero(t, h.incidentCount(), "no invalid incident is stored")
@@ -110,7 +111,7 @@ func TestIncidentAccessByRole(t *testing.T) {
 
 	t.Run("vendor_agent_cannot_create", func(t *testing.T) {
 		_, err := h.svc.CreateIncident(h.ctx, h.vic, validIncident(), auth.Meta{})
-		requireCode(t, err, errs.Forbidden)
+		errstest.Require(t, err, errs.Forbidden)
 		denied := h.events("incident.create")
 		require.NotEmpty(t, denied)
 		last := denied[len(denied)-1]
@@ -119,28 +120,28 @@ func TestIncidentAccessByRole(t *testing.T) {
 	})
 	t.Run("leadership_cannot_create", func(t *testing.T) {
 		_, err := h.svc.CreateIncident(h.ctx, h.leo, validIncident(), auth.Meta{})
-		requireCode(t, err, errs.Forbidden)
+		errstest.Require(t, err, errs.Forbidden)
 	})
 	t.Run("vendor_agent_cannot_read", func(t *testing.T) {
 		_, err := h.svc.GetIncident(h.ctx, h.vic, in.Key)
-		requireCode(t, err, errs.NotFound)
+		errstest.Require(t, err, errs.NotFound)
 		_, err = h.svc.GetIncident(h.ctx, h.vic, in.ID)
-		requireCode(t, err, errs.NotFound)
+		errstest.Require(t, err, errs.NotFound)
 		_, _, err = h.svc.ListIncidents(h.ctx, h.vic, IncidentQuery{Limit: 10})
-		requireCode(t, err, errs.Forbidden)
+		errstest.Require(t, err, errs.Forbidden)
 	})
 	t.Run("vendor_agent_cannot_update", func(t *testing.T) {
 		_, err := h.svc.UpdateIncident(h.ctx, h.vic, in.Key, in.Version, IncidentPatch{Title: ptr("x")}, auth.Meta{})
-		requireCode(t, err, errs.NotFound)
+		errstest.Require(t, err, errs.NotFound)
 	})
 	t.Run("leadership_cannot_update", func(t *testing.T) {
 		_, err := h.svc.UpdateIncident(h.ctx, h.leo, in.Key, in.Version, IncidentPatch{Title: ptr("x")}, auth.Meta{})
-		requireCode(t, err, errs.Forbidden)
+		errstest.Require(t, err, errs.Forbidden)
 	})
 	t.Run("unknown_incident_is_not_found", func(t *testing.T) {
 		for _, k := range []string{"INC-2026-99", "nope", "0123456789abcdef0123"} {
 			_, err := h.svc.GetIncident(h.ctx, h.lena, k)
-			requireCode(t, err, errs.NotFound)
+			errstest.Require(t, err, errs.NotFound)
 		}
 	})
 	t.Run("investigator_creates_and_reads", func(t *testing.T) {
@@ -195,11 +196,11 @@ func TestUpdateIncident(t *testing.T) {
 
 	t.Run("stale_if_match_is_precondition_failed", func(t *testing.T) {
 		_, err := h.svc.UpdateIncident(h.ctx, h.lena, in.Key, in.Version+1, IncidentPatch{Title: ptr("x")}, auth.Meta{})
-		requireCode(t, err, errs.PreconditionFailed)
+		errstest.Require(t, err, errs.PreconditionFailed)
 	})
 	t.Run("validation_names_fields", func(t *testing.T) {
 		_, err := h.svc.UpdateIncident(h.ctx, h.lena, in.Key, in.Version, IncidentPatch{Status: ptr(Mitigated)}, auth.Meta{})
-		assert.Equal(t, []string{"mitigated_at"}, fieldNames(t, err))
+		assert.Equal(t, []string{"mitigated_at"}, errstest.Fields(t, err))
 	})
 	t.Run("investigator_mitigates", func(t *testing.T) {
 		got, err := h.svc.UpdateIncident(h.ctx, h.ivy, in.Key, in.Version, IncidentPatch{Status: ptr(Mitigated), MitigatedAt: ptr(t0)}, auth.Meta{})
@@ -242,7 +243,7 @@ func TestLinkingCaseCallerCannotSee(t *testing.T) {
 	hidden := h.newCase("spam", cases.ActorRef{ActorID: "u-2"}) // ivy is on team fraud
 
 	requireLinkRefused := func(t *testing.T, err error) {
-		e := requireCode(t, err, errs.Invalid)
+		e := errstest.Require(t, err, errs.Invalid)
 		require.Len(t, e.Fields, 1)
 		assert.Equal(t, "linked_cases", e.Fields[0].Field)
 		assert.Contains(t, e.Fields[0].Message, hidden.Key)
@@ -254,7 +255,7 @@ func TestLinkingCaseCallerCannotSee(t *testing.T) {
 			in.LinkedCases = linked
 			_, err := h.svc.CreateIncident(h.ctx, h.ivy, in, auth.Meta{})
 			if linked[0] == "CF-2026-999" {
-				e := requireCode(t, err, errs.Invalid)
+				e := errstest.Require(t, err, errs.Invalid)
 				assert.Equal(t, "linked_cases", e.Fields[0].Field)
 			} else {
 				requireLinkRefused(t, err)
@@ -332,7 +333,7 @@ func TestPutRCAValidatesAgainstTaxonomy(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := h.svc.PutRCA(h.ctx, h.lena, in.Key, 0, tt.rca, auth.Meta{})
-			assert.Contains(t, fieldNames(t, err), tt.field)
+			assert.Contains(t, errstest.Fields(t, err), tt.field)
 		})
 	}
 	assert.Equal(t, in.Version, h.getIncident(h.lena, in.Key).Version, "no invalid RCA is stored")
@@ -388,13 +389,13 @@ func TestPutRCAConflictsAndPreconditions(t *testing.T) {
 
 	t.Run("stale_if_match", func(t *testing.T) {
 		_, err := h.svc.PutRCA(h.ctx, h.lena, in.Key, in.Version-1, RCA{ProblemStatement: "p"}, auth.Meta{})
-		requireCode(t, err, errs.PreconditionFailed)
+		errstest.Require(t, err, errs.PreconditionFailed)
 	})
 
 	t.Run("removing_a_root_cause_an_action_item_addresses", func(t *testing.T) {
 		item := h.addItem(in.Key, NewActionItem{Title: "Write a handover checklist", Kind: "process", RootCause: ptr(1)})
 		_, err := h.svc.PutRCA(h.ctx, h.lena, in.Key, 0, RCA{ProblemStatement: "p", RootCauses: []RootCause{rootCause(Product, "bug", "The dedup job dropped reports.")}}, auth.Meta{})
-		e := requireCode(t, err, errs.Conflict)
+		e := errstest.Require(t, err, errs.Conflict)
 		assert.Contains(t, e.Message, "action item 1")
 		assert.Len(t, h.getIncident(h.lena, in.Key).RCA.RootCauses, 2, "the RCA is unchanged")
 
@@ -409,9 +410,9 @@ func TestPutRCAConflictsAndPreconditions(t *testing.T) {
 	t.Run("roles", func(t *testing.T) {
 		r := RCA{ProblemStatement: "p"}
 		_, err := h.svc.PutRCA(h.ctx, h.leo, in.Key, 0, r, auth.Meta{})
-		requireCode(t, err, errs.Forbidden)
+		errstest.Require(t, err, errs.Forbidden)
 		_, err = h.svc.PutRCA(h.ctx, h.vic, in.Key, 0, r, auth.Meta{})
-		requireCode(t, err, errs.NotFound)
+		errstest.Require(t, err, errs.NotFound)
 	})
 }
 
@@ -429,9 +430,9 @@ func TestStandaloneIssueHasRCAButNoPostmortem(t *testing.T) {
 	assert.Equal(t, "acme", got.RCA.RootCauses[0].Vendor)
 
 	_, _, err = h.svc.PutPostmortem(h.ctx, h.ivy, issue.Key, 0, validContent("Summary"), auth.Meta{})
-	requireCode(t, err, errs.Conflict)
+	errstest.Require(t, err, errs.Conflict)
 	_, err = h.svc.GetPostmortem(h.ctx, h.lena, issue.Key)
-	requireCode(t, err, errs.NotFound)
+	errstest.Require(t, err, errs.NotFound)
 	assert.Nil(t, got.PostmortemDue, "an issue owes no postmortem, even at sev1")
 	h.clock.Advance(30 * day)
 	assert.False(t, h.getIncident(h.lena, issue.Key).PostmortemLate)
@@ -520,7 +521,7 @@ func TestActionItemValidation(t *testing.T) {
 	for _, tt := range add {
 		t.Run("add_"+tt.name, func(t *testing.T) {
 			_, err := h.svc.AddActionItem(h.ctx, h.lena, in.Key, tt.in, auth.Meta{})
-			assert.Equal(t, []string{tt.field}, fieldNames(t, err))
+			assert.Equal(t, []string{tt.field}, errstest.Fields(t, err))
 		})
 	}
 	assert.Empty(t, h.getIncident(h.lena, in.Key).ActionItems)
@@ -531,20 +532,20 @@ func TestActionItemValidation(t *testing.T) {
 
 	t.Run("update_bad_status", func(t *testing.T) {
 		_, err := h.svc.UpdateActionItem(h.ctx, h.lena, in.Key, 1, 0, ActionItemPatch{Status: ptr(ActionItemStatus("closed"))}, auth.Meta{})
-		assert.Equal(t, []string{"status"}, fieldNames(t, err))
+		assert.Equal(t, []string{"status"}, errstest.Fields(t, err))
 	})
 	t.Run("update_root_cause_past_the_end", func(t *testing.T) {
 		_, err := h.svc.UpdateActionItem(h.ctx, h.lena, in.Key, 1, 0, ActionItemPatch{RootCause: ptr(3)}, auth.Meta{})
-		assert.Equal(t, []string{"root_cause"}, fieldNames(t, err))
+		assert.Equal(t, []string{"root_cause"}, errstest.Fields(t, err))
 	})
 	t.Run("update_unknown_item", func(t *testing.T) {
 		_, err := h.svc.UpdateActionItem(h.ctx, h.lena, in.Key, 9, 0, ActionItemPatch{Title: ptr("x")}, auth.Meta{})
-		requireCode(t, err, errs.NotFound)
+		errstest.Require(t, err, errs.NotFound)
 	})
 	t.Run("update_stale_if_match", func(t *testing.T) {
 		cur := h.getIncident(h.lena, in.Key)
 		_, err := h.svc.UpdateActionItem(h.ctx, h.lena, in.Key, 1, cur.Version-1, ActionItemPatch{Title: ptr("x")}, auth.Meta{})
-		requireCode(t, err, errs.PreconditionFailed)
+		errstest.Require(t, err, errs.PreconditionFailed)
 	})
 	assert.Equal(t, "t", h.getIncident(h.lena, in.Key).ActionItems[0].Title)
 }
@@ -559,11 +560,11 @@ func TestActionItemPermissions(t *testing.T) {
 	assert.Equal(t, "ivy", a.CreatedBy)
 
 	_, err = h.svc.AddActionItem(h.ctx, h.leo, in.Key, item, auth.Meta{})
-	requireCode(t, err, errs.Forbidden)
+	errstest.Require(t, err, errs.Forbidden)
 	_, err = h.svc.UpdateActionItem(h.ctx, h.leo, in.Key, 1, 0, ActionItemPatch{Status: ptr(ItemDone)}, auth.Meta{})
-	requireCode(t, err, errs.Forbidden)
+	errstest.Require(t, err, errs.Forbidden)
 	_, err = h.svc.AddActionItem(h.ctx, h.vic, in.Key, item, auth.Meta{})
-	requireCode(t, err, errs.NotFound)
+	errstest.Require(t, err, errs.NotFound)
 
 	denied := h.events("action_item.create")
 	require.Len(t, denied, 2)

@@ -9,6 +9,7 @@ import (
 	"casefile.dev/casefile/auth"
 	"casefile.dev/casefile/cases"
 	"casefile.dev/casefile/internal/errs"
+	"casefile.dev/casefile/internal/errs/errstest"
 )
 
 // piiFixture is a case about actor u-88231 (handle scamking) with related
@@ -67,11 +68,11 @@ func TestPublishRefusesIdentifiers(t *testing.T) {
 			tt.edit(&c)
 			in := f.approved(c)
 			_, err := f.svc.Step(f.ctx, f.lena, in.Key, Publish, false, auth.Meta{})
-			e := requireCode(t, err, errs.Conflict)
+			e := errstest.Require(t, err, errs.Conflict)
 			assert.Equal(t, []errs.FieldError{tt.want}, e.Fields)
 			assert.Equal(t, Approved, f.storedPostmortem(in.Key).Status, "still approved, not published")
 			_, err = f.svc.GetPublished(f.ctx, f.leo, in.Key, 0)
-			requireCode(t, err, errs.NotFound)
+			errstest.Require(t, err, errs.NotFound)
 		})
 	}
 }
@@ -130,7 +131,7 @@ func TestPublishWithAcknowledgedPII(t *testing.T) {
 	f.step(f.ivy, in.Key, Submit)
 	f.step(f.lena, in.Key, Approve)
 	_, err = f.svc.Step(f.ctx, f.lena, in.Key, Publish, false, auth.Meta{})
-	requireCode(t, err, errs.Conflict)
+	errstest.Require(t, err, errs.Conflict)
 }
 
 func TestPublishAfterRedaction(t *testing.T) {
@@ -138,13 +139,13 @@ func TestPublishAfterRedaction(t *testing.T) {
 	c := validContent("Account u-88231 sold fake gift cards.")
 	in := f.approved(c)
 	_, err := f.svc.Step(f.ctx, f.lena, in.Key, Publish, false, auth.Meta{})
-	requireCode(t, err, errs.Conflict)
+	errstest.Require(t, err, errs.Conflict)
 
 	c.Summary = "One account sold fake gift cards."
 	p := f.writePostmortem(f.lena, in.Key, f.storedPostmortem(in.Key).Version, c)
 	assert.Equal(t, Draft, p.Status, "a redacting edit needs another review")
 	_, err = f.svc.Step(f.ctx, f.lena, in.Key, Publish, false, auth.Meta{})
-	requireCode(t, err, errs.Conflict)
+	errstest.Require(t, err, errs.Conflict)
 
 	f.step(f.ivy, in.Key, Submit)
 	f.step(f.luke, in.Key, Approve) // lena edited it, so luke approves

@@ -10,6 +10,7 @@ import (
 
 	"casefile.dev/casefile/auth"
 	"casefile.dev/casefile/internal/errs"
+	"casefile.dev/casefile/internal/errs/errstest"
 )
 
 // grave opens a resolved sev1 incident as lena.
@@ -61,7 +62,7 @@ func TestPostmortemStepsByRole(t *testing.T) {
 			res, err := h.svc.Step(h.ctx, tt.by(), in.Key, tt.step, false, auth.Meta{})
 			stored := h.storedPostmortem(in.Key)
 			if tt.code != "" {
-				requireCode(t, err, tt.code)
+				errstest.Require(t, err, tt.code)
 				assert.Equal(t, tt.at, stored.Status, "a refused step changes nothing")
 				assert.Equal(t, before.Version, stored.Version)
 				return
@@ -102,7 +103,7 @@ func TestLeadEditorCannotApprove(t *testing.T) {
 	h.step(h.ivy, in.Key, Submit)
 
 	_, err := h.svc.Step(h.ctx, h.lena, in.Key, Approve, false, auth.Meta{})
-	requireCode(t, err, errs.Forbidden)
+	errstest.Require(t, err, errs.Forbidden)
 	p = h.step(h.luke, in.Key, Approve)
 	assert.Equal(t, "luke", p.ApprovedBy)
 }
@@ -121,10 +122,10 @@ func TestEditingApprovedPostmortemReturnsToDraft(t *testing.T) {
 	assert.Equal(t, []string{"ivy", "lena"}, p.Authors)
 
 	_, err := h.svc.Step(h.ctx, h.luke, in.Key, Publish, false, auth.Meta{})
-	requireCode(t, err, errs.Conflict)
+	errstest.Require(t, err, errs.Conflict)
 	h.step(h.ivy, in.Key, Submit)
 	_, err = h.svc.Step(h.ctx, h.lena, in.Key, Approve, false, auth.Meta{})
-	requireCode(t, err, errs.Forbidden)
+	errstest.Require(t, err, errs.Forbidden)
 	h.step(h.luke, in.Key, Approve)
 	p = h.step(h.luke, in.Key, Publish)
 	assert.Equal(t, Published, p.Status)
@@ -152,30 +153,30 @@ func TestPutPostmortem(t *testing.T) {
 
 	t.Run("existing_without_if_match_is_precondition_needed", func(t *testing.T) {
 		_, _, err := h.svc.PutPostmortem(h.ctx, h.ivy, in.Key, 0, validContent("Overwrite"), auth.Meta{})
-		requireCode(t, err, errs.PreconditionNeeded)
+		errstest.Require(t, err, errs.PreconditionNeeded)
 	})
 	t.Run("stale_if_match_is_precondition_failed", func(t *testing.T) {
 		_, _, err := h.svc.PutPostmortem(h.ctx, h.ivy, in.Key, p.Version+1, validContent("Overwrite"), auth.Meta{})
-		requireCode(t, err, errs.PreconditionFailed)
+		errstest.Require(t, err, errs.PreconditionFailed)
 	})
 	t.Run("if_match_on_a_missing_postmortem", func(t *testing.T) {
 		other := h.grave()
 		_, _, err := h.svc.PutPostmortem(h.ctx, h.ivy, other.Key, 3, validContent("x"), auth.Meta{})
-		requireCode(t, err, errs.PreconditionFailed)
+		errstest.Require(t, err, errs.PreconditionFailed)
 		_, err = h.svc.GetPostmortem(h.ctx, h.ivy, other.Key)
-		requireCode(t, err, errs.NotFound)
+		errstest.Require(t, err, errs.NotFound)
 	})
 	t.Run("validation_names_fields", func(t *testing.T) {
 		c := validContent("")
 		c.Timeline = append(c.Timeline, TimelineItem{Event: "no time"}, TimelineItem{At: t0})
 		_, _, err := h.svc.PutPostmortem(h.ctx, h.ivy, in.Key, p.Version, c, auth.Meta{})
-		assert.ElementsMatch(t, []string{"summary", "timeline[2].at", "timeline[3].event"}, fieldNames(t, err))
+		assert.ElementsMatch(t, []string{"summary", "timeline[2].at", "timeline[3].event"}, errstest.Fields(t, err))
 	})
 	t.Run("roles", func(t *testing.T) {
 		_, _, err := h.svc.PutPostmortem(h.ctx, h.leo, in.Key, p.Version, validContent("x"), auth.Meta{})
-		requireCode(t, err, errs.Forbidden)
+		errstest.Require(t, err, errs.Forbidden)
 		_, _, err = h.svc.PutPostmortem(h.ctx, h.vic, in.Key, p.Version, validContent("x"), auth.Meta{})
-		requireCode(t, err, errs.NotFound)
+		errstest.Require(t, err, errs.NotFound)
 	})
 
 	got, err := h.svc.GetPostmortem(h.ctx, h.lena, in.Key)
@@ -200,9 +201,9 @@ func TestLeadershipSeesOnlyPublishedPostmortems(t *testing.T) {
 	requireNothingPublished := func(t *testing.T) {
 		for _, key := range []string{in.Key, draft.Key} {
 			_, err := h.svc.GetPostmortem(h.ctx, h.leo, key)
-			requireCode(t, err, errs.NotFound)
+			errstest.Require(t, err, errs.NotFound)
 			_, err = h.svc.GetPublished(h.ctx, h.leo, key, 0)
-			requireCode(t, err, errs.NotFound)
+			errstest.Require(t, err, errs.NotFound)
 		}
 	}
 	t.Run("before_publishing", requireNothingPublished)
@@ -212,7 +213,7 @@ func TestLeadershipSeesOnlyPublishedPostmortems(t *testing.T) {
 
 	t.Run("after_publishing", func(t *testing.T) {
 		_, err := h.svc.GetPostmortem(h.ctx, h.leo, in.Key)
-		requireCode(t, err, errs.NotFound) // leadership never reads the working revision
+		errstest.Require(t, err, errs.NotFound) // leadership never reads the working revision
 		r, err := h.svc.GetPublished(h.ctx, h.leo, in.Key, 0)
 		require.NoError(t, err)
 		assert.Equal(t, "Revision one", r.Content.Summary)
@@ -224,13 +225,13 @@ func TestLeadershipSeesOnlyPublishedPostmortems(t *testing.T) {
 		assert.Equal(t, r.Content, byID.Content)
 
 		_, err = h.svc.GetPublished(h.ctx, h.leo, draft.Key, 0)
-		requireCode(t, err, errs.NotFound)
+		errstest.Require(t, err, errs.NotFound)
 	})
 
 	t.Run("a_new_working_revision_stays_hidden", func(t *testing.T) {
 		h.writePostmortem(h.ivy, in.Key, p.Version, validContent("Revision two, unreviewed"))
 		_, err := h.svc.GetPostmortem(h.ctx, h.leo, in.Key)
-		requireCode(t, err, errs.NotFound)
+		errstest.Require(t, err, errs.NotFound)
 		r, err := h.svc.GetPublished(h.ctx, h.leo, in.Key, 0)
 		require.NoError(t, err)
 		assert.Equal(t, "Revision one", r.Content.Summary)
@@ -238,9 +239,9 @@ func TestLeadershipSeesOnlyPublishedPostmortems(t *testing.T) {
 
 	t.Run("vendor_agent_reads_no_postmortem", func(t *testing.T) {
 		_, err := h.svc.GetPublished(h.ctx, h.vic, in.Key, 0)
-		requireCode(t, err, errs.NotFound)
+		errstest.Require(t, err, errs.NotFound)
 		_, err = h.svc.ExportMarkdown(h.ctx, h.vic, in.Key)
-		requireCode(t, err, errs.NotFound)
+		errstest.Require(t, err, errs.NotFound)
 	})
 }
 
@@ -264,7 +265,7 @@ func TestPostmortemRevisionHistory(t *testing.T) {
 	assert.Equal(t, 1, r.Revision)
 	assert.Equal(t, "Revision one", r.Content.Summary)
 	_, err = published(2)
-	requireCode(t, err, errs.NotFound)
+	errstest.Require(t, err, errs.NotFound)
 
 	h.step(h.ivy, in.Key, Submit)
 	p = h.step(h.lena, in.Key, Approve) // lena wrote revision one, not revision two
@@ -286,7 +287,7 @@ func TestPostmortemRevisionHistory(t *testing.T) {
 
 	for _, rev := range []int{3, -1} {
 		_, err = published(rev)
-		requireCode(t, err, errs.NotFound)
+		errstest.Require(t, err, errs.NotFound)
 	}
 
 	md, err := h.svc.ExportMarkdown(h.ctx, h.leo, in.Key)
@@ -304,9 +305,9 @@ func TestPostmortemComments(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, Comment{Author: "lena", At: t0, Text: "Add the queue graph.", Revision: 1}, c)
 	_, err = h.svc.Comment(h.ctx, h.lena, in.Key, " ", auth.Meta{})
-	assert.Equal(t, []string{"text"}, fieldNames(t, err))
+	assert.Equal(t, []string{"text"}, errstest.Fields(t, err))
 	_, err = h.svc.Comment(h.ctx, h.leo, in.Key, "hi", auth.Meta{})
-	requireCode(t, err, errs.NotFound)
+	errstest.Require(t, err, errs.NotFound)
 	p, err := h.svc.GetPostmortem(h.ctx, h.ivy, in.Key)
 	require.NoError(t, err)
 	require.Len(t, p.Comments, 1)

@@ -9,6 +9,7 @@ import (
 
 	"casefile.dev/casefile/auth"
 	"casefile.dev/casefile/internal/errs"
+	"casefile.dev/casefile/internal/errs/errstest"
 )
 
 func date(y int, m time.Month, d, hh, mm int) time.Time {
@@ -178,13 +179,13 @@ func TestRootCauseReport(t *testing.T) {
 
 	t.Run("bad_interval", func(t *testing.T) {
 		_, err := d.svc.RootCauses(d.ctx, d.leo, time.Time{}, time.Time{}, "day")
-		assert.Equal(t, []string{"interval"}, fieldNames(t, err))
+		assert.Equal(t, []string{"interval"}, errstest.Fields(t, err))
 	})
 
 	t.Run("roles_without_reports", func(t *testing.T) {
 		for _, u := range []*auth.User{d.ivy, d.vic} {
 			_, err := d.svc.RootCauses(d.ctx, u, time.Time{}, time.Time{}, "month")
-			requireCode(t, err, errs.Forbidden)
+			errstest.Require(t, err, errs.Forbidden)
 		}
 	})
 }
@@ -285,5 +286,5 @@ func TestClassifierStatsFromStoredRootCauses(t *testing.T) {
 	}
 
 	_, err = h.svc.ClassifierStats(h.ctx, h.vic)
-	requireCode(t, err, errs.Forbidden)
+	errstest.Require(t, err, errs.Forbidden)
 }

@@ -252,9 +252,6 @@ func handleCaseEvidence(svc CaseService, g guard, maxFile int64) fiber.Handler {
 				return err
 			}
 		} else {
-			if len(c.Body()) > MaxJSONBody {
-				return errs.E(errs.PayloadTooLarge, "JSON bodies are limited to %d bytes", MaxJSONBody)
-			}
 			var req evidenceRequest
 			if err := decodeJSON(c, &req); err != nil {
 				return err
@@ -424,13 +421,9 @@ func handleTaxonomyPut(svc CaseService, g guard) fiber.Handler {
 		if err := g.authorize(c, auth.WriteTaxonomy, auth.Resource{}, auth.Entity{Type: "taxonomy"}); err != nil {
 			return err
 		}
-		h := strings.Trim(strings.TrimPrefix(strings.TrimSpace(c.Get(fiber.HeaderIfMatch)), "W/"), `"`)
-		if h == "" {
-			return errs.E(errs.PreconditionNeeded, "send If-Match with the ETag you read")
-		}
-		version, err := strconv.ParseInt(h, 10, 64)
-		if err != nil || version < 0 {
-			return &errs.Error{Code: errs.Invalid, Message: "malformed If-Match", Fields: []errs.FieldError{{Field: "If-Match", Message: "must be an ETag this server issued"}}}
+		version, err := ifMatch(c)
+		if err != nil {
+			return err
 		}
 		var t cases.Taxonomy
 		if err := decodeJSON(c, &t); err != nil {
