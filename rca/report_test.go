@@ -1,6 +1,14 @@
-package rca
+package rca_test
+
+// The reports count from the search index, so their tests run the whole
+// system as the binary wires it (internal/wire), from outside the package.
 
 import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"io"
+	"log/slog"
 	"testing"
 	"time"
 
@@ -10,10 +18,101 @@ import (
 	"casefile.dev/casefile/auth"
 	"casefile.dev/casefile/internal/errs"
 	"casefile.dev/casefile/internal/errs/errstest"
+	"casefile.dev/casefile/internal/fakeclock"
+	"casefile.dev/casefile/internal/storetest"
+	"casefile.dev/casefile/internal/wire"
+	"casefile.dev/casefile/rca"
 )
+
+const day = 24 * time.Hour
 
 func date(y int, m time.Month, d, hh, mm int) time.Time {
 	return time.Date(y, m, d, hh, mm, 0, 0, time.UTC)
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// system is the RCA service with its search index, wired as the binary
+// runs it, and one user per role that reports care about.
+type system struct {
+	t     *testing.T
+	ctx   context.Context
+	clock *fakeclock.Clock
+	svc   *rca.Service
+
+	lena *auth.User // lead
+	ivy  *auth.User // investigator
+	vic  *auth.User // vendor agent
+	leo  *auth.User // leadership
+}
+
+func newSystem(t *testing.T, start time.Time) *system {
+	t.Helper()
+	ctx := context.Background()
+	clock := fakeclock.New(start)
+	_, key, err := ed25519.GenerateKey(rand.Reader)
+	require.NoError(t, err)
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	all, err := wire.New(ctx, wire.Config{DB: storetest.New(t), Keys: auth.NewKeySet(key), Now: clock.Now,
+		Hash: auth.HashParams{Memory: 64, Time: 1, Threads: 1}, Logger: log, IndexDir: t.TempDir()})
+	require.NoError(t, err)
+	t.Cleanup(func() { assert.NoError(t, all.Close()) })
+	require.NoError(t, all.Sync(ctx, log))
+	s := &system{t: t, ctx: ctx, clock: clock, svc: all.RCA}
+	user := func(name string, role auth.Role, team, vendor string) *auth.User {
+		u, err := all.Auth.CreateUser(ctx, &auth.System, auth.NewUser{Username: name, Role: role, Team: team, Vendor: vendor,
+			Password: "correct horse battery"}, auth.Meta{})
+		require.NoError(t, err)
+		return &u
+	}
+	s.lena = user("lena", auth.RoleLead, "fraud", "")
+	s.ivy = user("ivy", auth.RoleInvestigator, "fraud", "")
+	s.vic = user("vic", auth.RoleVendorAgent, "", "acme")
+	s.leo = user("leo", auth.RoleLeadership, "", "")
+	return s
+}
+
+// createIncident opens a sev2 incident as u with the input changed by edit.
+func (s *system) createIncident(u *auth.User, edit func(*rca.NewIncident)) rca.Incident {
+	s.t.Helper()
+	in := rca.NewIncident{Kind: rca.KindIncident, Title: "Fraud queue backlog", Severity: "sev2", Status: rca.Investigating,
+		StartedAt: s.clock.Now().Add(-time.Hour), Detection: "queue-age alert", Impact: rca.Impact{Text: "Reports waited for hours."}}
+	if edit != nil {
+		edit(&in)
+	}
+	inc, err := s.svc.CreateIncident(s.ctx, u, in, auth.Meta{})
+	require.NoError(s.t, err)
+	return inc
+}
+
+func rootCause(cat rca.Category, sub, desc string) rca.RootCause {
+	return rca.RootCause{Category: cat, Subcategory: sub, Description: desc}
+}
+
+// putRCA replaces an incident's RCA as lena.
+func (s *system) putRCA(key string, rcs ...rca.RootCause) {
+	s.t.Helper()
+	_, err := s.svc.PutRCA(s.ctx, s.lena, key, 0, rca.RCA{ProblemStatement: "Reports were lost.", RootCauses: rcs}, auth.Meta{})
+	require.NoError(s.t, err)
+}
+
+// addItem adds an action item owned by lena.
+func (s *system) addItem(key string, in rca.NewActionItem) {
+	s.t.Helper()
+	in.Owner = "lena"
+	if in.Kind == "" {
+		in.Kind = "prevent"
+	}
+	_, err := s.svc.AddActionItem(s.ctx, s.lena, key, in, auth.Meta{})
+	require.NoError(s.t, err)
+}
+
+// setItemStatus moves action item n as lena.
+func (s *system) setItemStatus(key string, n int, st rca.ActionItemStatus) rca.ActionItem {
+	s.t.Helper()
+	a, err := s.svc.UpdateActionItem(s.ctx, s.lena, key, n, 0, rca.ActionItemPatch{Status: &st}, auth.Meta{})
+	require.NoError(s.t, err)
+	return a
 }
 
 // Root-cause texts of the report dataset. dedup and dedupAgain are the same
@@ -39,42 +138,42 @@ const (
 //
 // The clock ends at 2026-03-31 12:00.
 type reportData struct {
-	*harness
+	*system
 	a, b, c, d, e, f string
 }
 
 func seedReport(t *testing.T) reportData {
-	h := newHarnessAt(t, date(2026, 1, 5, 8, 0))
-	open := func(title string, started time.Time, gaps []MitigationGap, rcs ...RootCause) string {
-		in := h.createIncident(h.lena, func(n *NewIncident) { n.Title, n.StartedAt = title, started })
-		_, err := h.svc.PutRCA(h.ctx, h.lena, in.Key, 0, RCA{ProblemStatement: title, RootCauses: rcs, MitigationGaps: gaps}, auth.Meta{})
+	h := newSystem(t, date(2026, 1, 5, 8, 0))
+	open := func(title string, started time.Time, gaps []rca.MitigationGap, rcs ...rca.RootCause) string {
+		in := h.createIncident(h.lena, func(n *rca.NewIncident) { n.Title, n.StartedAt = title, started })
+		_, err := h.svc.PutRCA(h.ctx, h.lena, in.Key, 0, rca.RCA{ProblemStatement: title, RootCauses: rcs, MitigationGaps: gaps}, auth.Meta{})
 		require.NoError(t, err)
 		return in.Key
 	}
-	d := reportData{harness: h}
+	d := reportData{system: h}
 	d.a = open("Reports lost in dedup", date(2026, 1, 5, 0, 30),
-		[]MitigationGap{{Mitigation: "Manual dedup audit", Why: "It ran weekly; the loss lasted days"}},
-		rootCause(Product, "bug", dedup))
-	d.b = open("Escalations skipped", date(2026, 1, 20, 10, 0), nil, rootCause(Process, "human_error", filter))
-	d.c = open("Reports lost in dedup again", date(2026, 2, 10, 10, 0), nil, rootCause(Product, "bug", dedupAgain))
+		[]rca.MitigationGap{{Mitigation: "Manual dedup audit", Why: "It ran weekly; the loss lasted days"}},
+		rootCause(rca.Product, "bug", dedup))
+	d.b = open("Escalations skipped", date(2026, 1, 20, 10, 0), nil, rootCause(rca.Process, "human_error", filter))
+	d.c = open("Reports lost in dedup again", date(2026, 2, 10, 10, 0), nil, rootCause(rca.Product, "bug", dedupAgain))
 	d.d = open("Escalations skipped again", date(2026, 2, 17, 10, 0),
-		[]MitigationGap{{Mitigation: "Second-reviewer check", Why: "Skipped under load"}},
-		rootCause(Process, "human_error", filterAgain), rootCause(Process, "training_gap", "New vendor reviewers were never trained on escalation filters"))
+		[]rca.MitigationGap{{Mitigation: "Second-reviewer check", Why: "Skipped under load"}},
+		rootCause(rca.Process, "human_error", filterAgain), rootCause(rca.Process, "training_gap", "New vendor reviewers were never trained on escalation filters"))
 	d.e = open("Refund abuse wave", date(2026, 3, 3, 10, 0), nil,
-		rootCause(Policy, "ambiguous_policy", "Guidance on refund abuse was ambiguous for marketplace sellers"),
-		rootCause(Product, "detection_gap", "No alert fired on the sudden drop of reports in the fraud queue"))
-	d.f = open("Appeals blocked", date(2026, 3, 29, 23, 0), nil, rootCause(Product, "bug", typo))
+		rootCause(rca.Policy, "ambiguous_policy", "Guidance on refund abuse was ambiguous for marketplace sellers"),
+		rootCause(rca.Product, "detection_gap", "No alert fired on the sudden drop of reports in the fraud queue"))
+	d.f = open("Appeals blocked", date(2026, 3, 29, 23, 0), nil, rootCause(rca.Product, "bug", typo))
 
-	h.addItem(d.a, NewActionItem{Title: "Add a row-count check to the dedup job", Due: ptr(date(2026, 1, 20, 0, 0)), RootCause: ptr(0)})
-	h.addItem(d.b, NewActionItem{Title: "Lock the queue filter presets", Due: ptr(date(2026, 2, 1, 0, 0))})
-	h.addItem(d.d, NewActionItem{Title: "Retrain vendor reviewers", Kind: "process", Due: ptr(date(2026, 4, 15, 0, 0))})
-	h.addItem(d.e, NewActionItem{Title: "Clarify the refund guidance", Kind: "policy", Due: ptr(date(2026, 4, 30, 0, 0))})
-	h.addItem(d.e, NewActionItem{Title: "Alert on report drops", Kind: "detect"})
-	h.setItemStatus(d.e, 1, ItemInProgress)
-	h.setItemStatus(d.e, 2, ItemWontDo)
+	h.addItem(d.a, rca.NewActionItem{Title: "Add a row-count check to the dedup job", Due: ptr(date(2026, 1, 20, 0, 0)), RootCause: ptr(0)})
+	h.addItem(d.b, rca.NewActionItem{Title: "Lock the queue filter presets", Due: ptr(date(2026, 2, 1, 0, 0))})
+	h.addItem(d.d, rca.NewActionItem{Title: "Retrain vendor reviewers", Kind: "process", Due: ptr(date(2026, 4, 15, 0, 0))})
+	h.addItem(d.e, rca.NewActionItem{Title: "Clarify the refund guidance", Kind: "policy", Due: ptr(date(2026, 4, 30, 0, 0))})
+	h.addItem(d.e, rca.NewActionItem{Title: "Alert on report drops", Kind: "detect"})
+	h.setItemStatus(d.e, 1, rca.ItemInProgress)
+	h.setItemStatus(d.e, 2, rca.ItemWontDo)
 
 	h.clock.Advance(10 * day) // 2026-01-15: a's only item is done before c starts
-	done := h.setItemStatus(d.a, 1, ItemDone)
+	done := h.setItemStatus(d.a, 1, rca.ItemDone)
 	require.Equal(t, date(2026, 1, 15, 8, 0), *done.DoneAt)
 
 	h.clock.Advance(date(2026, 3, 31, 12, 0).Sub(h.clock.Now()))
@@ -83,36 +182,35 @@ func seedReport(t *testing.T) reportData {
 
 func TestRootCauseReport(t *testing.T) {
 	d := seedReport(t)
-	words := func(s string) map[string]bool { return tokenSet(s) }
-	require.GreaterOrEqual(t, jaccard(words(dedup), words(dedupAgain)), recurrenceSimilarity, "c repeats a's cause")
-	require.GreaterOrEqual(t, jaccard(words(filter), words(filterAgain)), recurrenceSimilarity, "d repeats b's cause")
-	require.Less(t, jaccard(words(dedup), words(typo)), recurrenceSimilarity, "f does not repeat a's cause")
+	require.GreaterOrEqual(t, rca.Similarity(dedup, dedupAgain), rca.RecurrenceSimilarity, "c repeats a's cause")
+	require.GreaterOrEqual(t, rca.Similarity(filter, filterAgain), rca.RecurrenceSimilarity, "d repeats b's cause")
+	require.Less(t, rca.Similarity(dedup, typo), rca.RecurrenceSimilarity, "f does not repeat a's cause")
 
 	t.Run("month", func(t *testing.T) {
 		rep, err := d.svc.RootCauses(d.ctx, d.leo, date(2026, 1, 1, 0, 0), date(2026, 4, 1, 0, 0), "month")
 		require.NoError(t, err)
 		assert.Equal(t, "month", rep.Interval)
 		assert.Equal(t, 6, rep.Incidents)
-		assert.Equal(t, map[Category]int{Product: 4, Process: 3, Policy: 1}, rep.Totals)
-		assert.Equal(t, []ReportBucket{
-			{Start: date(2026, 1, 1, 0, 0), Categories: map[Category]int{Product: 1, Process: 1},
+		assert.Equal(t, map[rca.Category]int{rca.Product: 4, rca.Process: 3, rca.Policy: 1}, rep.Totals)
+		assert.Equal(t, []rca.ReportBucket{
+			{Start: date(2026, 1, 1, 0, 0), Categories: map[rca.Category]int{rca.Product: 1, rca.Process: 1},
 				Subcategories: map[string]int{"product/bug": 1, "process/human_error": 1}},
-			{Start: date(2026, 2, 1, 0, 0), Categories: map[Category]int{Product: 1, Process: 2},
+			{Start: date(2026, 2, 1, 0, 0), Categories: map[rca.Category]int{rca.Product: 1, rca.Process: 2},
 				Subcategories: map[string]int{"product/bug": 1, "process/human_error": 1, "process/training_gap": 1}},
-			{Start: date(2026, 3, 1, 0, 0), Categories: map[Category]int{Product: 2, Policy: 1},
+			{Start: date(2026, 3, 1, 0, 0), Categories: map[rca.Category]int{rca.Product: 2, rca.Policy: 1},
 				Subcategories: map[string]int{"product/bug": 1, "product/detection_gap": 1, "policy/ambiguous_policy": 1}},
 		}, rep.Buckets)
-		assert.Equal(t, []Recurring{
-			{Category: Product, Subcategory: "bug", Count: 3, Incidents: []string{d.a, d.c, d.f}},
-			{Category: Process, Subcategory: "human_error", Count: 2, Incidents: []string{d.b, d.d}},
+		assert.Equal(t, []rca.Recurring{
+			{Category: rca.Product, Subcategory: "bug", Count: 3, Incidents: []string{d.a, d.c, d.f}},
+			{Category: rca.Process, Subcategory: "human_error", Count: 2, Incidents: []string{d.b, d.d}},
 		}, rep.TopRecurring)
 		assert.Equal(t, 3, rep.OpenActionItems, "b's and d's open items and e's item in progress")
 		assert.Equal(t, 1, rep.OverdueActionItems, "b's item, due 2026-02-01")
-		assert.Equal(t, []GapEntry{
+		assert.Equal(t, []rca.GapEntry{
 			{Incident: d.a, Mitigation: "Manual dedup audit", Why: "It ran weekly; the loss lasted days"},
 			{Incident: d.d, Mitigation: "Second-reviewer check", Why: "Skipped under load"},
 		}, rep.MitigationGaps)
-		assert.Equal(t, []Recurrence{{Incident: d.c, Earlier: d.a, Category: Product, Subcategory: "bug"}}, rep.RecurredAfterFix,
+		assert.Equal(t, []rca.Recurrence{{Incident: d.c, Earlier: d.a, Category: rca.Product, Subcategory: "bug"}}, rep.RecurredAfterFix,
 			"c recurred after a's fix; d's earlier incident b still has an open item; f's cause is another one")
 	})
 
@@ -146,15 +244,15 @@ func TestRootCauseReport(t *testing.T) {
 		assert.Equal(t, 4, rep.Incidents)
 		require.NotNil(t, rep.From)
 		assert.Equal(t, date(2026, 2, 1, 0, 0), *rep.From)
-		assert.Equal(t, []ReportBucket{{Start: date(2026, 1, 1, 0, 0),
-			Categories:    map[Category]int{Product: 3, Process: 2, Policy: 1},
+		assert.Equal(t, []rca.ReportBucket{{Start: date(2026, 1, 1, 0, 0),
+			Categories:    map[rca.Category]int{rca.Product: 3, rca.Process: 2, rca.Policy: 1},
 			Subcategories: map[string]int{"product/bug": 2, "process/human_error": 1, "process/training_gap": 1, "product/detection_gap": 1, "policy/ambiguous_policy": 1}},
 		}, rep.Buckets)
-		assert.Equal(t, []Recurring{{Category: Product, Subcategory: "bug", Count: 2, Incidents: []string{d.c, d.f}}}, rep.TopRecurring)
+		assert.Equal(t, []rca.Recurring{{Category: rca.Product, Subcategory: "bug", Count: 2, Incidents: []string{d.c, d.f}}}, rep.TopRecurring)
 		assert.Equal(t, 2, rep.OpenActionItems)
 		assert.Zero(t, rep.OverdueActionItems)
-		assert.Equal(t, []GapEntry{{Incident: d.d, Mitigation: "Second-reviewer check", Why: "Skipped under load"}}, rep.MitigationGaps)
-		assert.Equal(t, []Recurrence{{Incident: d.c, Earlier: d.a, Category: Product, Subcategory: "bug"}}, rep.RecurredAfterFix,
+		assert.Equal(t, []rca.GapEntry{{Incident: d.d, Mitigation: "Second-reviewer check", Why: "Skipped under load"}}, rep.MitigationGaps)
+		assert.Equal(t, []rca.Recurrence{{Incident: d.c, Earlier: d.a, Category: rca.Product, Subcategory: "bug"}}, rep.RecurredAfterFix,
 			"recurrence looks back before from")
 	})
 
@@ -162,7 +260,7 @@ func TestRootCauseReport(t *testing.T) {
 		rep, err := d.svc.RootCauses(d.ctx, d.leo, time.Time{}, date(2026, 2, 17, 10, 0), "month")
 		require.NoError(t, err)
 		assert.Equal(t, 3, rep.Incidents, "a, b and c; d starts at to")
-		assert.Equal(t, map[Category]int{Product: 2, Process: 1, Policy: 0}, rep.Totals)
+		assert.Equal(t, map[rca.Category]int{rca.Product: 2, rca.Process: 1, rca.Policy: 0}, rep.Totals)
 		assert.Equal(t, 1, rep.OpenActionItems)
 	})
 
@@ -170,7 +268,7 @@ func TestRootCauseReport(t *testing.T) {
 		rep, err := d.svc.RootCauses(d.ctx, d.leo, date(2025, 1, 1, 0, 0), date(2025, 6, 1, 0, 0), "month")
 		require.NoError(t, err)
 		assert.Zero(t, rep.Incidents)
-		assert.Equal(t, map[Category]int{Product: 0, Process: 0, Policy: 0}, rep.Totals)
+		assert.Equal(t, map[rca.Category]int{rca.Product: 0, rca.Process: 0, rca.Policy: 0}, rep.Totals)
 		assert.NotNil(t, rep.Buckets)
 		assert.NotNil(t, rep.TopRecurring)
 		assert.NotNil(t, rep.MitigationGaps)
@@ -191,30 +289,30 @@ func TestRootCauseReport(t *testing.T) {
 }
 
 func TestRecurrenceNeedsFixDoneBeforeTheNextIncident(t *testing.T) {
-	h := newHarnessAt(t, date(2026, 1, 5, 8, 0))
-	first := h.createIncident(h.lena, func(n *NewIncident) { n.StartedAt = date(2026, 1, 2, 0, 0) })
-	h.putRCA(first.Key, rootCause(Product, "bug", dedup))
-	h.addItem(first.Key, NewActionItem{Title: "Fix the job"})
-	second := h.createIncident(h.lena, func(n *NewIncident) { n.StartedAt = date(2026, 1, 10, 0, 0) })
-	h.putRCA(second.Key, rootCause(Product, "bug", dedupAgain))
+	h := newSystem(t, date(2026, 1, 5, 8, 0))
+	first := h.createIncident(h.lena, func(n *rca.NewIncident) { n.StartedAt = date(2026, 1, 2, 0, 0) })
+	h.putRCA(first.Key, rootCause(rca.Product, "bug", dedup))
+	h.addItem(first.Key, rca.NewActionItem{Title: "Fix the job"})
+	second := h.createIncident(h.lena, func(n *rca.NewIncident) { n.StartedAt = date(2026, 1, 10, 0, 0) })
+	h.putRCA(second.Key, rootCause(rca.Product, "bug", dedupAgain))
 
 	h.clock.Advance(10 * day) // 2026-01-15: fixed only after the second incident began
-	h.setItemStatus(first.Key, 1, ItemDone)
+	h.setItemStatus(first.Key, 1, rca.ItemDone)
 	rep, err := h.svc.RootCauses(h.ctx, h.lena, time.Time{}, time.Time{}, "month")
 	require.NoError(t, err)
 	assert.Empty(t, rep.RecurredAfterFix)
-	assert.Equal(t, []Recurring{{Category: Product, Subcategory: "bug", Count: 2, Incidents: []string{first.Key, second.Key}}}, rep.TopRecurring)
+	assert.Equal(t, []rca.Recurring{{Category: rca.Product, Subcategory: "bug", Count: 2, Incidents: []string{first.Key, second.Key}}}, rep.TopRecurring)
 
-	third := h.createIncident(h.lena, func(n *NewIncident) { n.StartedAt = date(2026, 1, 20, 0, 0) })
-	h.putRCA(third.Key, rootCause(Product, "bug", dedup))
+	third := h.createIncident(h.lena, func(n *rca.NewIncident) { n.StartedAt = date(2026, 1, 20, 0, 0) })
+	h.putRCA(third.Key, rootCause(rca.Product, "bug", dedup))
 	rep, err = h.svc.RootCauses(h.ctx, h.lena, time.Time{}, time.Time{}, "month")
 	require.NoError(t, err)
-	assert.Equal(t, []Recurrence{{Incident: third.Key, Earlier: first.Key, Category: Product, Subcategory: "bug"}}, rep.RecurredAfterFix)
+	assert.Equal(t, []rca.Recurrence{{Incident: third.Key, Earlier: first.Key, Category: rca.Product, Subcategory: "bug"}}, rep.RecurredAfterFix)
 }
 
 func TestListIncidentsFilters(t *testing.T) {
 	d := seedReport(t)
-	keys := func(q IncidentQuery) []string {
+	keys := func(q rca.IncidentQuery) []string {
 		t.Helper()
 		if q.Limit == 0 {
 			q.Limit = 10
@@ -227,64 +325,15 @@ func TestListIncidentsFilters(t *testing.T) {
 		}
 		return out
 	}
-	assert.Equal(t, []string{d.f, d.e, d.d, d.c, d.b, d.a}, keys(IncidentQuery{}), "newest first")
-	assert.Equal(t, []string{d.e}, keys(IncidentQuery{RootCauseCategory: Policy}))
-	assert.Equal(t, []string{d.c, d.a}, keys(IncidentQuery{Text: "DEDUP"}))
-	assert.Equal(t, []string{d.c, d.b}, keys(IncidentQuery{From: date(2026, 1, 20, 10, 0), To: date(2026, 2, 17, 10, 0)}))
-	assert.Empty(t, keys(IncidentQuery{Statuses: []Status{Resolved}}))
-	assert.Empty(t, keys(IncidentQuery{Severities: []Severity{"sev0"}}))
-	list, total, err := d.svc.ListIncidents(d.ctx, d.lena, IncidentQuery{Limit: 2, Offset: 2})
+	assert.Equal(t, []string{d.f, d.e, d.d, d.c, d.b, d.a}, keys(rca.IncidentQuery{}), "newest first")
+	assert.Equal(t, []string{d.e}, keys(rca.IncidentQuery{RootCauseCategory: rca.Policy}))
+	assert.Equal(t, []string{d.c, d.a}, keys(rca.IncidentQuery{Text: "DEDUP"}))
+	assert.Equal(t, []string{d.c, d.b}, keys(rca.IncidentQuery{From: date(2026, 1, 20, 10, 0), To: date(2026, 2, 17, 10, 0)}))
+	assert.Empty(t, keys(rca.IncidentQuery{Statuses: []rca.Status{rca.Resolved}}))
+	assert.Empty(t, keys(rca.IncidentQuery{Severities: []rca.Severity{"sev0"}}))
+	list, total, err := d.svc.ListIncidents(d.ctx, d.lena, rca.IncidentQuery{Limit: 2, Offset: 2})
 	require.NoError(t, err)
 	assert.Equal(t, 6, total)
 	require.Len(t, list, 2)
 	assert.Equal(t, []string{d.d, d.c}, []string{list[0].Key, list[1].Key})
-}
-
-func TestClassifierStatsFromStoredRootCauses(t *testing.T) {
-	h := newHarness(t)
-
-	rep, err := h.svc.ClassifierStats(h.ctx, h.lena)
-	require.NoError(t, err)
-	assert.Equal(t, map[Category]int{Product: 0, Process: 0, Policy: 0}, rep.Labels)
-	assert.Nil(t, rep.Agreement, "nothing to compare yet")
-	assert.Zero(t, rep.Compared)
-	assert.Positive(t, rep.SeedTerms)
-
-	x := h.createIncident(h.lena, nil)
-	h.putRCA(x.Key,
-		rootCause(Product, "model_quality", "The spam model threshold was set too low after retraining"),
-		rootCause(Process, "training_gap", "New vendor reviewers were never trained on the escalation SOP"))
-	y := h.createIncident(h.lena, nil)
-	h.putRCA(y.Key, rootCause(Process, "handoff", "The night shift did not hand the alert over"))
-	// Replaced: the handoff root cause is no longer stored and no longer counts.
-	h.putRCA(y.Key,
-		rootCause(Policy, "ambiguous_policy", "The refund policy wording was ambiguous and reviewers disagreed on it"),
-		rootCause(Policy, "outdated_policy", "The deduplication service crashed on a null pointer after the deploy"))
-
-	agree, compared := 0, 0
-	for _, key := range []string{x.Key, y.Key} {
-		for _, rc := range h.getIncident(h.lena, key).RCA.RootCauses {
-			require.True(t, rc.SuggestedCategory.Valid())
-			compared++
-			if rc.SuggestedCategory == rc.Category {
-				agree++
-			}
-		}
-	}
-	require.Equal(t, 4, compared)
-	require.Positive(t, agree, "the dataset has suggestions that agree")
-	require.Less(t, agree, compared, "and one that does not")
-
-	for _, u := range []*auth.User{h.lena, h.ivy, h.leo} {
-		rep, err = h.svc.ClassifierStats(h.ctx, u)
-		require.NoError(t, err, u.Username)
-		assert.Equal(t, map[Category]int{Product: 1, Process: 1, Policy: 2}, rep.Labels)
-		assert.Equal(t, 4, rep.Compared)
-		require.NotNil(t, rep.Agreement)
-		assert.InDelta(t, float64(agree)/4, *rep.Agreement, 1e-9)
-		assert.Nil(t, rep.CrossValidated, "fewer than 10 labels: no cross-validation")
-	}
-
-	_, err = h.svc.ClassifierStats(h.ctx, h.vic)
-	errstest.Require(t, err, errs.Forbidden)
 }

@@ -35,6 +35,7 @@ type Service struct {
 	markdown *Markdown
 	now      func() time.Time
 	changed  func(ctx context.Context, kind, id string)
+	tally    Tallier
 }
 
 // OnChange registers fn to be called after every stored write of an

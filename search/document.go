@@ -16,6 +16,16 @@ const (
 	TypePostmortem = "postmortem"
 )
 
+// Report document types: facts derived from an incident (one document per
+// root cause, action item and mitigation gap) so that reports can count
+// them with facets and ranges. They are children of their incident (see
+// Change.Children) and only Tally reads them; Search never returns them.
+const (
+	TypeRootCause     = "root_cause"
+	TypeActionItem    = "action_item"
+	TypeMitigationGap = "mitigation_gap"
+)
+
 // Doc is one searchable document. The json names are the index's fields.
 type Doc struct {
 	Type string `json:"type"`
@@ -59,6 +69,18 @@ type Doc struct {
 	Due      *time.Time `json:"due,omitempty"`
 	AtRisk   *time.Time `json:"at_risk,omitempty"`
 	Breached bool       `json:"breached"`
+
+	// Report documents. Their CreatedAt is their incident's start, so that
+	// reports slice by when incidents happened.
+	//
+	// Parent is the id of the document they derive from.
+	Parent string `json:"parent,omitempty"`
+	// FixedAt, on a root cause, is when its incident's last action item
+	// closed; absent while one is open or there are none.
+	FixedAt *time.Time `json:"fixed_at,omitempty"`
+	// First marks the first root cause of its subcategory in its incident,
+	// so that a facet over first root causes counts incidents.
+	First bool `json:"first"`
 }
 
 // docID is the index key of a document.

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -149,13 +150,34 @@ type Change struct {
 	Seq     int64
 	Deleted bool
 	Doc     Doc
+	// Children are the report documents derived from this one (each with
+	// its Type and ID set). For a parent type (an incident) they replace
+	// whatever children the index holds for it, and a deleted parent takes
+	// its children with it.
+	Children []Doc
 }
+
+// parentTypes are the types whose documents have children.
+var parentTypes = []string{TypeIncident}
 
 // apply writes changes and the new checkpoint in one batch, so that a crash
 // leaves either both or neither.
 func apply(idx bleve.Index, changes []Change, checkpoint int64) error {
 	b := idx.NewBatch()
+	// Children indexed earlier in this batch, per parent: a later version
+	// of the parent must replace them too.
+	batched := map[string][]string{}
 	for _, c := range changes {
+		if slices.Contains(parentTypes, c.Type) {
+			stale, err := childrenOf(idx, c.ID)
+			if err != nil {
+				return err
+			}
+			for _, id := range append(stale, batched[c.ID]...) {
+				b.Delete(id)
+			}
+			batched[c.ID] = nil
+		}
 		if c.Deleted {
 			b.Delete(docID(c.Type, c.ID))
 			continue
@@ -164,9 +186,35 @@ func apply(idx bleve.Index, changes []Change, checkpoint int64) error {
 		if err := b.Index(docID(c.Type, c.ID), c.Doc); err != nil {
 			return err
 		}
+		for _, child := range c.Children {
+			child.Parent, child.Seq = c.ID, c.Seq
+			id := docID(child.Type, child.ID)
+			if err := b.Index(id, child); err != nil {
+				return err
+			}
+			batched[c.ID] = append(batched[c.ID], id)
+		}
 	}
 	b.SetInternal(keyCheckpoint, []byte(strconv.FormatInt(checkpoint, 10)))
 	return idx.Batch(b)
+}
+
+// maxChildren bounds the children of one document; RCA validation keeps
+// an incident far below it.
+const maxChildren = 10_000
+
+// childrenOf lists the index ids of the children of parent.
+func childrenOf(idx bleve.Index, parent string) ([]string, error) {
+	req := bleve.NewSearchRequestOptions(term("parent", parent), maxChildren, 0, false)
+	res, err := idx.Search(req)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, len(res.Hits))
+	for i, h := range res.Hits {
+		ids[i] = h.ID
+	}
+	return ids, nil
 }
 
 // Apply writes changes and advances the checkpoint to checkpoint (it never

@@ -9,7 +9,7 @@ import (
 
 // MappingVersion changes whenever NewMapping does; an index of another
 // version is rebuilt at start-up.
-const MappingVersion = 1
+const MappingVersion = 2
 
 // Field groups of the mapping.
 var (
@@ -18,10 +18,10 @@ var (
 	textFields = []string{"title", "summary", "body", "notes", "evidence", "root_causes"}
 	// keywordFields match whole values and feed facets.
 	keywordFields = []string{"type", "id", "key", "status", "severity", "policy_area", "root_cause_category", "subcategory",
-		"tag", "team", "vendor", "assignee", "actor_id", "source_kind", "month"}
-	dateFields    = []string{"created_at", "updated_at", "due", "at_risk"}
+		"tag", "team", "vendor", "assignee", "actor_id", "source_kind", "month", "parent"}
+	dateFields    = []string{"created_at", "updated_at", "due", "at_risk", "fixed_at"}
 	numericFields = []string{"gravity", "seq"}
-	boolFields    = []string{"restricted", "published", "breached"}
+	boolFields    = []string{"restricted", "published", "breached", "first"}
 )
 
 // NewMapping is the one index mapping. Every field is mapped explicitly and

@@ -263,8 +263,5 @@ func dateRange(field, v string) (query.Query, error) {
 		}
 		from, to = d, d.AddDate(0, 0, 1)
 	}
-	t, f := true, false
-	q := bleve.NewDateRangeInclusiveQuery(from, to, &t, &f)
-	q.SetField(field)
-	return q, nil
+	return dateBetween(field, from, to), nil
 }

@@ -159,10 +159,7 @@ func (s *Searcher) Search(ctx context.Context, u *auth.User, r Request) (Result,
 		must = append(must, q)
 	}
 	if !r.CreatedFrom.IsZero() || !r.CreatedTo.IsZero() {
-		t, fl := true, false
-		q := bleve.NewDateRangeInclusiveQuery(r.CreatedFrom, r.CreatedTo, &t, &fl)
-		q.SetField("created_at")
-		must = append(must, q)
+		must = append(must, dateBetween("created_at", r.CreatedFrom, r.CreatedTo))
 	}
 
 	req := bleve.NewSearchRequestOptions(bleve.NewConjunctionQuery(must...), r.Size, r.From, false)

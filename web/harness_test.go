@@ -25,13 +25,11 @@ import (
 
 	"casefile.dev/casefile/auth"
 	"casefile.dev/casefile/cases"
-	"casefile.dev/casefile/internal/blob"
 	"casefile.dev/casefile/internal/fakeclock"
-	"casefile.dev/casefile/internal/indexsource"
 	"casefile.dev/casefile/internal/store"
 	"casefile.dev/casefile/internal/storetest"
+	"casefile.dev/casefile/internal/wire"
 	"casefile.dev/casefile/rca"
-	"casefile.dev/casefile/search"
 	"casefile.dev/casefile/web"
 )
 
@@ -116,16 +114,15 @@ func newHarness(t *testing.T, opts ...harnessOptions) *harness {
 	clock := fakeclock.New(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
 	_, priv, err := ed25519.GenerateKey(rand.Reader)
 	require.NoError(t, err)
-	audit := auth.NewAudit(db, clock.Now)
-	svc, err := auth.NewService(auth.Config{
-		DB:    db,
-		Keys:  auth.NewKeySet(priv),
-		Now:   clock.Now,
-		Hash:  auth.HashParams{Memory: 64, Time: 1, Threads: 1},
-		Audit: audit,
-	})
+	logs := &syncBuffer{}
+	logger := slog.New(slog.NewJSONHandler(logs, nil))
+	// The domain services and the search index, as the binary wires them.
+	all, err := wire.New(ctx, wire.Config{DB: db, Keys: auth.NewKeySet(priv), Now: clock.Now,
+		Hash: auth.HashParams{Memory: 64, Time: 1, Threads: 1}, Logger: logger, IndexDir: t.TempDir()})
 	require.NoError(t, err)
-	require.NoError(t, svc.Init(ctx))
+	t.Cleanup(func() { assert.NoError(t, all.Close()) })
+	require.NoError(t, all.Sync(ctx, logger))
+	svc, audit := all.Auth, all.Audit
 	for _, role := range auth.Roles {
 		nu := auth.NewUser{Username: userOfRole[role], Role: role, Team: o.teams[userOfRole[role]], Password: password}
 		if role == auth.RoleVendorAgent {
@@ -141,39 +138,7 @@ func newHarness(t *testing.T, opts ...harnessOptions) *harness {
 		_, err := svc.CreateUser(ctx, &auth.System, nu, auth.Meta{})
 		require.NoError(t, err)
 	}
-	logs := &syncBuffer{}
-	logger := slog.New(slog.NewJSONHandler(logs, nil))
-
-	// The domain services and the search index, as cmd/casefile's open
-	// wires them.
-	blobs := blob.New(db)
-	require.NoError(t, blobs.Init(ctx))
-	caseStore := cases.NewMongoStore(db)
-	caseSvc := cases.NewService(caseStore, audit, svc, blobs, clock.Now)
-	require.NoError(t, caseSvc.Init(ctx))
-	classifier, err := rca.NewClassifier()
-	require.NoError(t, err)
-	rcaStore := rca.NewMongoStore(db)
-	rcaSvc := rca.NewService(rcaStore, audit, caseSvc, classifier, clock.Now)
-	require.NoError(t, rcaSvc.Init(ctx))
-	index, fresh, err := search.Open(t.TempDir(), logger)
-	require.NoError(t, err)
-	t.Cleanup(func() { assert.NoError(t, index.Close()) })
-	source := indexsource.New(db, caseStore, rcaStore)
-	feed := search.NewFeed(index, source, logger, nil)
-	if fresh {
-		_, err := index.Rebuild(ctx, source, search.DefaultBatch)
-		require.NoError(t, err)
-	}
-	_, err = feed.CatchUp(ctx)
-	require.NoError(t, err)
-	notify := func(ctx context.Context, kind, id string) {
-		if err := feed.Notify(ctx, kind, id); err != nil {
-			logger.Warn("indexing a write failed", "kind", kind, "id", id, "err", err)
-		}
-	}
-	caseSvc.OnChange(notify)
-	rcaSvc.OnChange(notify)
+	caseSvc, rcaSvc := all.Cases, all.RCA
 
 	app := web.NewServer(web.Deps{
 		Auth:           svc,
@@ -185,7 +150,7 @@ func newHarness(t *testing.T, opts ...harnessOptions) *harness {
 		Version:        "test",
 		Cases:          caseSvc,
 		RCA:            rcaSvc,
-		Search:         search.NewSearcher(index),
+		Search:         all.Searcher,
 		Now:            clock.Now,
 		MaxAttachment:  o.maxAttachment,
 	})

@@ -51,7 +51,7 @@ func userAdd(ctx context.Context, args []string, getenv func(string) string, std
 		return err
 	}
 	defer a.close(ctx)
-	u, err := a.auth.CreateUser(ctx, &auth.System, auth.NewUser{
+	u, err := a.Auth.CreateUser(ctx, &auth.System, auth.NewUser{
 		Username: *username, DisplayName: *display, Role: auth.Role(*role), Team: *team, Vendor: *vendor, Password: password,
 	}, auth.Meta{})
 	if err != nil {
@@ -107,7 +107,7 @@ func reindex(ctx context.Context, args []string, getenv func(string) string, std
 	}
 	defer a.close(ctx)
 	start := time.Now()
-	n, err := a.index.Rebuild(ctx, a.source, search.DefaultBatch)
+	n, err := a.Index.Rebuild(ctx, a.Source, search.DefaultBatch)
 	if err != nil {
 		return err
 	}

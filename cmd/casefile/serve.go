@@ -34,7 +34,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	defer a.close(ctx)
 
-	pw, created, err := a.auth.EnsureAdmin(ctx, cfg.AdminPassword)
+	pw, created, err := a.Auth.EnsureAdmin(ctx, cfg.AdminPassword)
 	if err != nil {
 		return err
 	}
@@ -45,17 +45,17 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 
 	srv := web.NewServer(web.Deps{
-		Auth:           a.auth,
-		Users:          a.auth,
-		Audit:          a.audit,
+		Auth:           a.Auth,
+		Users:          a.Auth,
+		Audit:          a.Audit,
 		Logger:         log,
 		Ready:          a.ready,
 		TrustedProxies: cfg.TrustedProxies,
 		Metrics:        reg,
 		Version:        version,
-		Cases:          a.cases,
-		RCA:            a.rca,
-		Search:         a.searcher,
+		Cases:          a.Cases,
+		RCA:            a.RCA,
+		Search:         a.Searcher,
 		MaxAttachment:  cfg.MaxAttachment,
 	})
 
@@ -75,10 +75,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			log.Error("search index", "err", err)
 			return
 		}
-		go a.feed.Retry(bg, 5*time.Second) // writes whose indexing failed
+		go a.Feed.Retry(bg, 5*time.Second) // writes whose indexing failed
 		if cfg.MongoURI != "" {
 			// Other instances write to the same store: converge on their writes.
-			a.feed.Poll(bg, time.Second)
+			a.Feed.Poll(bg, time.Second)
 		}
 	}()
 	log.Info("listening", "addr", ln.Addr().String(), "store", storeKind(a), "data_dir", cfg.DataDir, "version", version)

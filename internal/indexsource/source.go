@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"casefile.dev/casefile/cases"
 	"casefile.dev/casefile/internal/errs"
@@ -179,7 +180,61 @@ func incidentChange(in *rca.Incident) search.Change {
 		RootCauseCategories: dedupe(cats), Subcategories: dedupe(subs),
 		CreatedAt: in.StartedAt, UpdatedAt: in.UpdatedAt, Month: in.StartedAt.UTC().Format("2006-01"),
 	}
-	return search.Change{Type: search.TypeIncident, ID: in.ID, Seq: in.Seq, Doc: d}
+	return search.Change{Type: search.TypeIncident, ID: in.ID, Seq: in.Seq, Doc: d, Children: incidentFacts(in, d)}
+}
+
+// incidentFacts are the report documents of an incident: one per root
+// cause, action item and mitigation gap, dated by the incident's start.
+func incidentFacts(in *rca.Incident, parent search.Doc) []search.Doc {
+	base := search.Doc{Key: in.Key, Severity: parent.Severity, Gravity: parent.Gravity, Status: parent.Status,
+		CreatedAt: parent.CreatedAt, UpdatedAt: parent.UpdatedAt, Month: parent.Month}
+	child := func(typ, kind string, n int) search.Doc {
+		d := base
+		// Zero-padded so that the index's id order is the incident's order.
+		d.Type, d.ID = typ, fmt.Sprintf("%s/%s/%04d", in.ID, kind, n)
+		return d
+	}
+	fixed := fixedAt(in)
+	var out []search.Doc
+	seen := map[string]bool{}
+	for i, rc := range in.RCA.RootCauses {
+		d := child(search.TypeRootCause, "rc", i)
+		sub := string(rc.Category) + "/" + rc.Subcategory
+		d.RootCauses, d.RootCauseCategories, d.Subcategories = rc.Description, []string{string(rc.Category)}, []string{sub}
+		d.Vendor, d.FixedAt, d.First = rc.Vendor, fixed, !seen[sub]
+		seen[sub] = true
+		out = append(out, d)
+	}
+	for i, a := range in.ActionItems {
+		d := child(search.TypeActionItem, "item", i)
+		d.Title, d.Status, d.Due, d.Assignee = a.Title, string(a.Status), a.Due, a.Owner
+		out = append(out, d)
+	}
+	for i, g := range in.RCA.MitigationGaps {
+		d := child(search.TypeMitigationGap, "gap", i)
+		d.Title, d.Summary = g.Mitigation, g.Why
+		out = append(out, d)
+	}
+	return out
+}
+
+// fixedAt is when an incident's action items were all closed: the last
+// done time, or its start when every item was closed without being done
+// (won't do). It is nil while an item is open or when there are none.
+func fixedAt(in *rca.Incident) *time.Time {
+	if len(in.ActionItems) == 0 {
+		return nil
+	}
+	at := in.StartedAt
+	for _, a := range in.ActionItems {
+		if !a.Closed() {
+			return nil
+		}
+		if a.DoneAt != nil && a.DoneAt.After(at) {
+			at = *a.DoneAt
+		}
+	}
+	return &at
 }
 
 // postmortemChange indexes the last published revision; a postmortem never

@@ -1,0 +1,120 @@
+// Package wire builds Casefile's services over one store and one search
+// index, connected as the binary runs them: every domain write is indexed
+// before its request answers, and reports count from the index. The
+// binary and the tests that need the whole system use it, so that they
+// test what runs.
+package wire
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"casefile.dev/casefile/auth"
+	"casefile.dev/casefile/cases"
+	"casefile.dev/casefile/internal/blob"
+	"casefile.dev/casefile/internal/indexsource"
+	"casefile.dev/casefile/internal/store"
+	"casefile.dev/casefile/rca"
+	"casefile.dev/casefile/search"
+)
+
+// Config is what the services are built from.
+type Config struct {
+	DB   *store.DB
+	Keys *auth.KeySet
+	// Now is the clock (time.Now when nil).
+	Now func() time.Time
+	// Hash tunes password hashing (zero: the production defaults).
+	Hash   auth.HashParams
+	Logger *slog.Logger
+	// IndexDir holds the search index.
+	IndexDir string
+	// Registerer receives the index feed's metrics (nil: none).
+	Registerer prometheus.Registerer
+}
+
+// Services are the running parts.
+type Services struct {
+	Audit    *auth.Audit
+	Auth     *auth.Service
+	Cases    *cases.Service
+	RCA      *rca.Service
+	Index    *search.Index
+	Feed     *search.Feed
+	Source   *indexsource.Source
+	Searcher *search.Searcher
+	// freshIndex: there was no usable index; Sync rebuilds it.
+	freshIndex bool
+}
+
+// New prepares every collection, opens the search index and connects the
+// services. Close the index when done (Services.Close).
+func New(ctx context.Context, cfg Config) (*Services, error) {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	s := &Services{Audit: auth.NewAudit(cfg.DB, cfg.Now)}
+	var err error
+	if s.Auth, err = auth.NewService(auth.Config{DB: cfg.DB, Keys: cfg.Keys, Now: cfg.Now, Hash: cfg.Hash, Audit: s.Audit}); err != nil {
+		return nil, err
+	}
+	blobs := blob.New(cfg.DB)
+	caseStore := cases.NewMongoStore(cfg.DB)
+	s.Cases = cases.NewService(caseStore, s.Audit, s.Auth, blobs, cfg.Now)
+	classifier, err := rca.NewClassifier()
+	if err != nil {
+		return nil, err
+	}
+	rcaStore := rca.NewMongoStore(cfg.DB)
+	s.RCA = rca.NewService(rcaStore, s.Audit, s.Cases, classifier, cfg.Now)
+	for _, initer := range []interface{ Init(context.Context) error }{s.Auth, blobs, s.Cases, s.RCA} {
+		if err := initer.Init(ctx); err != nil {
+			return nil, err
+		}
+	}
+
+	if s.Index, s.freshIndex, err = search.Open(cfg.IndexDir, cfg.Logger); err != nil {
+		return nil, err
+	}
+	s.Source = indexsource.New(cfg.DB, caseStore, rcaStore)
+	s.Feed = search.NewFeed(s.Index, s.Source, cfg.Logger, cfg.Registerer)
+	s.Searcher = search.NewSearcher(s.Index)
+	// Every write is indexed before its request answers; a failure is
+	// retried (Feed.Retry) and caught up at the next start.
+	notify := func(ctx context.Context, kind, id string) {
+		if err := s.Feed.Notify(ctx, kind, id); err != nil {
+			cfg.Logger.Warn("indexing a write failed; it will be retried", "kind", kind, "id", id, "err", err)
+		}
+	}
+	s.Cases.OnChange(notify)
+	s.RCA.OnChange(notify)
+	s.RCA.ReportFrom(s.Searcher)
+	return s, nil
+}
+
+// Sync rebuilds the index if there was no usable one, then catches up
+// with the store.
+func (s *Services) Sync(ctx context.Context, log *slog.Logger) error {
+	if s.freshIndex {
+		start := time.Now()
+		n, err := s.Index.Rebuild(ctx, s.Source, search.DefaultBatch)
+		if err != nil {
+			return fmt.Errorf("rebuilding the search index: %w", err)
+		}
+		s.freshIndex = false
+		log.Info("search index rebuilt", "documents", n, "took", time.Since(start).String())
+	}
+	n, err := s.Feed.CatchUp(ctx)
+	if err != nil {
+		return fmt.Errorf("search index catch-up: %w", err)
+	}
+	log.Info("search index caught up", "applied", n)
+	return nil
+}
+
+// Close closes the search index (the store belongs to the caller).
+func (s *Services) Close() error { return s.Index.Close() }
