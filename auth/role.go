@@ -49,6 +49,11 @@ const (
 	ApprovePostmortem Action = "postmortem.approve"
 	PublishPostmortem Action = "postmortem.publish"
 
+	// ReadRisk and EditRisk cover the risk register: reading risks, and
+	// filing, editing and linking them.
+	ReadRisk Action = "risk.read"
+	EditRisk Action = "risk.edit"
+
 	ReviewQuality Action = "quality.review"
 	ReadReports   Action = "reports.read"
 	Search        Action = "search"
@@ -98,7 +103,8 @@ func Can(u *User, a Action, r Resource) bool {
 		return true
 	case RoleInvestigator:
 		switch a {
-		case CreateCase, CreateIncident, EditIncident, ReadIncident, DraftPostmortem, ReadPostmortem, Search, ReadActorContact:
+		case CreateCase, CreateIncident, EditIncident, ReadIncident, DraftPostmortem, ReadPostmortem, Search, ReadActorContact,
+			ReadRisk, EditRisk:
 			return true
 		case ReadCase, EditCase, ProposeEnforcement:
 			return investigatorSees(u, r)
@@ -118,7 +124,7 @@ func Can(u *User, a Action, r Resource) bool {
 		switch a {
 		case ReadPostmortem:
 			return r.Published
-		case ReadIncident, ReadReports, Search:
+		case ReadIncident, ReadReports, Search, ReadRisk:
 			return true
 		}
 		return false

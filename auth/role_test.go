@@ -95,6 +95,7 @@ var expectedPermissions = map[Role]map[Action]allowed{
 		// The RCA issue: nobody approves their own postmortem, admins included.
 		ApprovePostmortem: allExcept("authored_by_self"),
 		PublishPostmortem: allResources, ReviewQuality: allResources, ReadReports: allResources, Search: allResources,
+		ReadRisk: allResources, EditRisk: allResources,
 	},
 	// lead: all an investigator may, on all teams' cases; approve/reject
 	// enforcement; approve and publish postmortems; reassign; see restricted
@@ -108,6 +109,7 @@ var expectedPermissions = map[Role]map[Action]allowed{
 		DraftPostmortem: allResources, ReadPostmortem: allResources,
 		ApprovePostmortem: allExcept("authored_by_self"),
 		PublishPostmortem: allResources, ReviewQuality: allResources, ReadReports: allResources, Search: allResources,
+		ReadRisk: allResources, EditRisk: allResources,
 	},
 	// investigator: create cases; read and edit cases of their own team or
 	// assigned to them; propose enforcement; create incidents, RCAs and
@@ -118,6 +120,8 @@ var expectedPermissions = map[Role]map[Action]allowed{
 		ReadActorContact: allResources, ProposeEnforcement: wantInvestigatorSees,
 		CreateIncident: allResources, ReadIncident: allResources, EditIncident: allResources,
 		DraftPostmortem: allResources, ReadPostmortem: allResources, Search: allResources,
+		// The quality issue: investigators discover risks and link cases.
+		ReadRisk: allResources, EditRisk: allResources,
 	},
 	// vendor_agent: read and edit only unrestricted cases of their vendor;
 	// never actor contact data; no enforcement beyond warning and
@@ -136,6 +140,8 @@ var expectedPermissions = map[Role]map[Action]allowed{
 		ReadTaxonomy: allResources, ReadSelf: allResources,
 		ReadPostmortem: only("published_postmortem"),
 		ReadIncident:   allResources, ReadReports: allResources, Search: allResources,
+		// The quality issue: leadership sees risks, without actor identifiers.
+		ReadRisk: allResources,
 	},
 }
 
