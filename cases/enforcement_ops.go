@@ -208,7 +208,13 @@ func (s *Service) Decide(ctx context.Context, u *auth.User, idOrKey, eid string,
 			return Enforcement{}, err
 		}
 	}
-	return out, s.record(ctx, u, m, "enforcement."+string(d), &c, auth.OutcomeSuccess, map[string]string{"enforcement": out.ID, "action": string(out.Action), "status": string(out.Status)})
+	if err := s.record(ctx, u, m, "enforcement."+string(d), &c, auth.OutcomeSuccess, map[string]string{"enforcement": out.ID, "action": string(out.Action), "status": string(out.Status)}); err != nil {
+		return Enforcement{}, err
+	}
+	if applied {
+		s.decision(ctx, enforcementDecision(&c, &out))
+	}
+	return out, nil
 }
 
 func textIf(reason string) string {

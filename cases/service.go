@@ -43,6 +43,8 @@ type Service struct {
 	// changed is told about every stored write (the search index uses it
 	// to index the case before the request answers).
 	changed func(ctx context.Context, kind, id string)
+	// decided is told about every decision QA may sample.
+	decided func(ctx context.Context, d Decided)
 }
 
 // OnChange registers fn to be called after every write of a case, with

@@ -222,7 +222,13 @@ func (s *Service) Transition(ctx context.Context, u *auth.User, idOrKey string, 
 	if err != nil {
 		return Case{}, err
 	}
-	return c, s.record(ctx, u, m, "case.transition", &c, auth.OutcomeSuccess, map[string]string{"from": string(from), "to": string(to)})
+	if err := s.record(ctx, u, m, "case.transition", &c, auth.OutcomeSuccess, map[string]string{"from": string(from), "to": string(to)}); err != nil {
+		return Case{}, err
+	}
+	if to == StatusClosed {
+		s.decision(ctx, closureDecision(&c, u.Username, c.TimelineCount-1))
+	}
+	return c, nil
 }
 
 // AddNote appends a note to the timeline.

@@ -14,7 +14,12 @@ const (
 	TypeCase       = "case"
 	TypeIncident   = "incident"
 	TypePostmortem = "postmortem"
+	// TypeReview is a QA review of a decision, with its feedback.
+	TypeReview = "qa_review"
 )
+
+// searchableTypes are what Search and list views may return.
+var searchableTypes = []string{TypeCase, TypeIncident, TypePostmortem, TypeReview}
 
 // Report document types: facts derived from an incident (one document per
 // root cause, action item and mitigation gap) so that reports can count
@@ -24,6 +29,9 @@ const (
 	TypeRootCause     = "root_cause"
 	TypeActionItem    = "action_item"
 	TypeMitigationGap = "mitigation_gap"
+	// TypeDecision is a decision QA knows of (an applied enforcement or a
+	// closed case), sampled or not, with its review's outcome.
+	TypeDecision = "decision"
 )
 
 // Doc is one searchable document. The json names are the index's fields.
@@ -73,7 +81,8 @@ type Doc struct {
 	// Report documents. Their CreatedAt is their incident's start, so that
 	// reports slice by when incidents happened.
 	//
-	// Parent is the id of the document they derive from.
+	// Parent is the id of the document they derive from (a QA review's is
+	// its decision).
 	Parent string `json:"parent,omitempty"`
 	// FixedAt, on a root cause, is when its incident's last action item
 	// closed; absent while one is open or there are none.
@@ -81,6 +90,12 @@ type Doc struct {
 	// First marks the first root cause of its subcategory in its incident,
 	// so that a facet over first root causes counts incidents.
 	First bool `json:"first"`
+	// ErrorType is a disagreeing QA review's error type (on decisions and
+	// reviews).
+	ErrorType string `json:"error_type,omitempty"`
+	// Decider made a decision; on a review it decides who may read it (the
+	// decider), even when a blind review leaves Assignee empty.
+	Decider string `json:"decider,omitempty"`
 }
 
 // docID is the index key of a document.

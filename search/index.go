@@ -150,15 +150,16 @@ type Change struct {
 	Seq     int64
 	Deleted bool
 	Doc     Doc
-	// Children are the report documents derived from this one (each with
-	// its Type and ID set). For a parent type (an incident) they replace
+	// Children are the documents derived from this one (each with its Type
+	// and ID set): an incident's report documents, a decision's review. For
+	// a parent type they replace
 	// whatever children the index holds for it, and a deleted parent takes
 	// its children with it.
 	Children []Doc
 }
 
 // parentTypes are the types whose documents have children.
-var parentTypes = []string{TypeIncident}
+var parentTypes = []string{TypeIncident, TypeDecision}
 
 // apply writes changes and the new checkpoint in one batch, so that a crash
 // leaves either both or neither.

@@ -9,7 +9,7 @@ import (
 
 // MappingVersion changes whenever NewMapping does; an index of another
 // version is rebuilt at start-up.
-const MappingVersion = 2
+const MappingVersion = 3
 
 // Field groups of the mapping.
 var (
@@ -18,7 +18,7 @@ var (
 	textFields = []string{"title", "summary", "body", "notes", "evidence", "root_causes"}
 	// keywordFields match whole values and feed facets.
 	keywordFields = []string{"type", "id", "key", "status", "severity", "policy_area", "root_cause_category", "subcategory",
-		"tag", "team", "vendor", "assignee", "actor_id", "source_kind", "month", "parent"}
+		"tag", "team", "vendor", "assignee", "actor_id", "source_kind", "month", "parent", "error_type", "decider"}
 	dateFields    = []string{"created_at", "updated_at", "due", "at_risk", "fixed_at"}
 	numericFields = []string{"gravity", "seq"}
 	boolFields    = []string{"restricted", "published", "breached", "first"}

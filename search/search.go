@@ -112,8 +112,8 @@ func (s *Searcher) Search(ctx context.Context, u *auth.User, r Request) (Result,
 		f.Add("from", "must be from 0 to %d", MaxFrom)
 	}
 	for _, t := range r.Types {
-		if t != TypeCase && t != TypeIncident && t != TypePostmortem {
-			f.Add("type", "must be case, incident or postmortem")
+		if !slices.Contains(searchableTypes, t) {
+			f.Add("type", "must be case, incident, postmortem or qa_review")
 		}
 	}
 	sortField, desc := strings.TrimPrefix(r.Sort, "-"), strings.HasPrefix(r.Sort, "-")
@@ -274,7 +274,7 @@ func marked(frags map[string][]string) map[string][]string {
 // visibility is the query of every document u may open: cases by the
 // scope auth.ReadableCases gives (the rule Can applies), incidents for
 // those who may read them in full, published postmortems for those who may
-// read postmortems. Leadership reads incident summaries, which are not
+// read postmortems, QA reviews for reviewers and deciders. Leadership reads incident summaries, which are not
 // what the index holds, so incidents are not searchable for them.
 func visibility(u *auth.User) query.Query {
 	var parts []query.Query
@@ -298,6 +298,13 @@ func visibility(u *auth.User) query.Query {
 	}
 	if auth.Can(u, auth.ReadIncident, auth.Resource{}) && auth.Can(u, auth.EditIncident, auth.Resource{}) {
 		parts = append(parts, term("type", TypeIncident))
+	}
+	// QA reviews: reviewers read them all; anyone else the reviews of
+	// their own decisions.
+	if auth.Can(u, auth.ReviewQuality, auth.Resource{}) {
+		parts = append(parts, term("type", TypeReview))
+	} else if u != nil && u.Username != "" {
+		parts = append(parts, bleve.NewConjunctionQuery(term("type", TypeReview), term("decider", u.Username)))
 	}
 	if auth.Can(u, auth.ReadPostmortem, auth.Resource{Published: true}) {
 		published := bleve.NewBoolFieldQuery(true)

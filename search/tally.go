@@ -35,6 +35,10 @@ type Tally struct {
 	Fields []string
 	// Span asks for the earliest and latest created_at of the matches.
 	Span bool
+	// SLAState keeps cases whose SLA state at Now is ok, at_risk or
+	// breached (as in Search).
+	SLAState string
+	Now      time.Time
 }
 
 // Range is [From, To) on a date field.
@@ -123,6 +127,13 @@ func (s *Searcher) Tally(ctx context.Context, u *auth.User, t Tally) (Tallied, e
 			r.From, r.To = query.MinRFC3339CompatibleTime, query.MaxRFC3339CompatibleTime
 		}
 		must = append(must, dateBetween(r.Field, r.From, r.To))
+	}
+	if t.SLAState != "" {
+		q, err := slaQuery(t.SLAState, t.Now)
+		if err != nil {
+			return Tallied{}, err
+		}
+		must = append(must, q)
 	}
 	q := bleve.NewConjunctionQuery(must...)
 	req := bleve.NewSearchRequestOptions(q, 0, 0, false)
@@ -229,7 +240,7 @@ func dateBetween(field string, from, to time.Time) query.Query {
 }
 
 // reportTypes are what a report reader may count beyond what they may open.
-var reportTypes = []string{TypeIncident, TypeRootCause, TypeActionItem, TypeMitigationGap}
+var reportTypes = []string{TypeIncident, TypeRootCause, TypeActionItem, TypeMitigationGap, TypeDecision}
 
 // reportScope is what reports may count for u: what u may open, and
 // incidents with their report documents.

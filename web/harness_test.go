@@ -151,6 +151,7 @@ func newHarness(t *testing.T, opts ...harnessOptions) *harness {
 		Cases:          caseSvc,
 		RCA:            rcaSvc,
 		Search:         all.Searcher,
+		Quality:        all.Quality,
 		Now:            clock.Now,
 		MaxAttachment:  o.maxAttachment,
 	})

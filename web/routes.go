@@ -70,6 +70,21 @@ func registerRoutes(app *fiber.App, d Deps) {
 	authed.Get("/postmortems/:id", handlePublishedGet(d.RCA)) // also /postmortems/{id}.md
 	authed.Get("/reports/root-causes", handleRootCauseReport(d.RCA))
 
+	// Quality: QA sampling, reviews, feedback, alerts, scorecards.
+	authed.Get("/qa/rules", handleQARulesGet(d.Quality))
+	authed.Put("/qa/rules", handleQARulesPut(d.Quality, g))
+	authed.Get("/qa/queue", handleQAQueue(d.Quality))
+	authed.Get("/qa/queue/:id", handleQAItem(d.Quality, g))
+	authed.Post("/qa/reviews", handleQAReview(d.Quality, g))
+	authed.Post("/qa/reviews/:id/correction", handleQACorrection(d.Quality, g))
+	authed.Get("/qa/feedback", handleQAFeedback(d.Quality))
+	authed.Get("/cases/:id/qa", handleCaseQA(d.Quality, g))
+	authed.Get("/qa/alerts", handleQAAlerts(d.Quality))
+	authed.Post("/qa/alerts/:id/rca", handleQAAlertRCA(d.Quality, d.RCA, g))
+	authed.Get("/reports/quality", handleScorecards(d.Quality, ""))
+	authed.Get("/reports/vendors", handleScorecards(d.Quality, "vendor"))
+	authed.Get("/reports/vendors/:vendor", handleScorecards(d.Quality, "vendor"))
+
 	authed.Get("/search", handleSearch(d.Search))
 	authed.Get("/cases/:id/similar", handleCaseSimilar(d.Cases, d.Search, g))
 	authed.Get("/incidents/:id/similar", handleIncidentSimilar(d.RCA, d.Search))

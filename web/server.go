@@ -16,6 +16,7 @@ import (
 
 	"casefile.dev/casefile/auth"
 	"casefile.dev/casefile/cases"
+	"casefile.dev/casefile/cases/quality"
 )
 
 // AuthService signs callers in and out and identifies them.
@@ -61,6 +62,8 @@ type Deps struct {
 	RCA RCAService
 	// Search answers /search and the list views.
 	Search Searcher
+	// Quality runs QA sampling, reviews and scorecards.
+	Quality *quality.Service
 	// Now is the clock (SLA states in lists); nil means time.Now.
 	Now func() time.Time
 	// MaxAttachment limits one evidence file; 0 means the default 25 MiB.

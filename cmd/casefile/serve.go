@@ -56,6 +56,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		Cases:          a.Cases,
 		RCA:            a.RCA,
 		Search:         a.Searcher,
+		Quality:        a.Quality,
 		MaxAttachment:  cfg.MaxAttachment,
 	})
 

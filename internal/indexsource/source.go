@@ -1,5 +1,5 @@
-// Package indexsource turns cases, incidents and published postmortems
-// into search documents: the search.Source the index feed reads. It is the
+// Package indexsource turns cases, incidents, published postmortems and QA
+// decisions into search documents: the search.Source the index feed reads. It is the
 // only place that knows both the domain types and the index's.
 package indexsource
 
@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"casefile.dev/casefile/cases"
+	"casefile.dev/casefile/cases/quality"
 	"casefile.dev/casefile/internal/errs"
 	"casefile.dev/casefile/internal/store"
 	"casefile.dev/casefile/rca"
@@ -20,23 +21,24 @@ import (
 
 // Source reads documents from the stores.
 type Source struct {
-	db    *store.DB
-	cases *cases.MongoStore
-	rca   *rca.MongoStore
+	db      *store.DB
+	cases   *cases.MongoStore
+	rca     *rca.MongoStore
+	quality *quality.Store
 }
 
 var _ search.Source = (*Source)(nil)
 
 // New returns the source over db.
-func New(db *store.DB, c *cases.MongoStore, r *rca.MongoStore) *Source {
-	return &Source{db: db, cases: c, rca: r}
+func New(db *store.DB, c *cases.MongoStore, r *rca.MongoStore, q *quality.Store) *Source {
+	return &Source{db: db, cases: c, rca: r, quality: q}
 }
 
 // Head is the newest write stamp: every domain write takes one from the
 // "feed" counter.
 func (s *Source) Head(ctx context.Context) (int64, error) { return s.db.CurrentSeq(ctx, "feed") }
 
-// Changes merges the three collections' writes since after, in seq order.
+// Changes merges the collections' writes since after, in seq order.
 func (s *Source) Changes(ctx context.Context, after int64, limit int) ([]search.Change, error) {
 	tax, _, err := s.cases.Taxonomy(ctx)
 	if err != nil {
@@ -71,6 +73,13 @@ func (s *Source) Changes(ctx context.Context, after int64, limit int) ([]search.
 			return nil, err
 		}
 		out = append(out, ch)
+	}
+	items, err := s.quality.ItemsSince(ctx, after, limit)
+	if err != nil {
+		return nil, err
+	}
+	for i := range items {
+		out = append(out, decisionChange(&items[i]))
 	}
 	slices.SortFunc(out, func(a, b search.Change) int { return cmp.Compare(a.Seq, b.Seq) })
 	if len(out) > limit {
@@ -114,6 +123,15 @@ func (s *Source) Document(ctx context.Context, typ, id string) (search.Change, e
 			return search.Change{}, err
 		}
 		return s.postmortemChange(ctx, &p)
+	case search.TypeDecision:
+		it, err := s.quality.Item(ctx, id)
+		if errs.Is(err, errs.NotFound) {
+			return gone, nil
+		}
+		if err != nil {
+			return search.Change{}, err
+		}
+		return decisionChange(&it), nil
 	}
 	return search.Change{}, fmt.Errorf("indexsource: unknown type %q", typ)
 }
@@ -259,6 +277,30 @@ func (s *Source) postmortemChange(ctx context.Context, p *rca.Postmortem) (searc
 		CreatedAt: r.PublishedAt, UpdatedAt: r.PublishedAt, Month: r.PublishedAt.UTC().Format("2006-01"),
 	}
 	return search.Change{Type: search.TypePostmortem, ID: p.ID, Seq: p.Seq, Doc: d}, nil
+}
+
+// decisionChange indexes a decision for the QA scorecards, and its review
+// (a searchable document of its own) once there is one. The review names
+// the decider only when the decision is not blind; its decider field,
+// never returned with hits, decides who may read it.
+func decisionChange(it *quality.Item) search.Change {
+	d := search.Doc{Key: it.CaseKey, Status: it.Status(), Team: it.Team, Vendor: it.Vendor, Assignee: it.Decider, Decider: it.Decider,
+		PolicyAreas: it.PolicyAreas, Restricted: it.Restricted, Tags: []string{it.Kind, string(it.Action)},
+		CreatedAt: it.DecidedAt, UpdatedAt: it.DecidedAt, Month: it.DecidedAt.UTC().Format("2006-01")}
+	c := search.Change{Type: search.TypeDecision, ID: it.ID, Seq: it.Seq, Doc: d}
+	if r := it.Review; r != nil {
+		d.ErrorType = r.ErrorType
+		c.Doc = d
+		review := search.Doc{Type: search.TypeReview, ID: it.ID + "/review", Key: it.CaseKey,
+			Title: "QA review of " + it.CaseKey, Summary: r.Feedback, Status: r.Verdict, Severity: r.Severity, ErrorType: r.ErrorType,
+			Team: it.Team, Vendor: it.Vendor, Decider: it.Decider, PolicyAreas: it.PolicyAreas, Restricted: it.Restricted,
+			CreatedAt: r.At, UpdatedAt: r.At, Month: r.At.UTC().Format("2006-01")}
+		if !it.Blind {
+			review.Assignee = it.Decider
+		}
+		c.Children = []search.Doc{review}
+	}
+	return c
 }
 
 func joinNonEmpty(parts ...string) string {

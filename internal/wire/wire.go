@@ -15,6 +15,7 @@ import (
 
 	"casefile.dev/casefile/auth"
 	"casefile.dev/casefile/cases"
+	"casefile.dev/casefile/cases/quality"
 	"casefile.dev/casefile/internal/blob"
 	"casefile.dev/casefile/internal/indexsource"
 	"casefile.dev/casefile/internal/store"
@@ -47,6 +48,7 @@ type Services struct {
 	Feed     *search.Feed
 	Source   *indexsource.Source
 	Searcher *search.Searcher
+	Quality  *quality.Service
 	// freshIndex: there was no usable index; Sync rebuilds it.
 	freshIndex bool
 }
@@ -80,9 +82,15 @@ func New(ctx context.Context, cfg Config) (*Services, error) {
 	if s.Index, s.freshIndex, err = search.Open(cfg.IndexDir, cfg.Logger); err != nil {
 		return nil, err
 	}
-	s.Source = indexsource.New(cfg.DB, caseStore, rcaStore)
+	qaStore := quality.NewStore(cfg.DB)
+	s.Source = indexsource.New(cfg.DB, caseStore, rcaStore, qaStore)
 	s.Feed = search.NewFeed(s.Index, s.Source, cfg.Logger, cfg.Registerer)
 	s.Searcher = search.NewSearcher(s.Index)
+	s.Quality = quality.NewService(qaStore, s.Audit, s.Cases, s.Auth, s.Searcher, cfg.Now, cfg.Logger)
+	if err := s.Quality.Init(ctx); err != nil {
+		_ = s.Index.Close()
+		return nil, err
+	}
 	// Every write is indexed before its request answers; a failure is
 	// retried (Feed.Retry) and caught up at the next start.
 	notify := func(ctx context.Context, kind, id string) {
@@ -92,6 +100,9 @@ func New(ctx context.Context, cfg Config) (*Services, error) {
 	}
 	s.Cases.OnChange(notify)
 	s.RCA.OnChange(notify)
+	s.Quality.OnChange(notify)
+	// Applied enforcements and closed cases go to QA sampling.
+	s.Cases.OnDecision(s.Quality.RecordHook)
 	s.RCA.ReportFrom(s.Searcher)
 	return s, nil
 }
