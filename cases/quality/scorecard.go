@@ -97,7 +97,12 @@ func (s *Service) Scorecards(ctx context.Context, u *auth.User, q ScorecardQuery
 		if q.By == "vendor" && q.Group == "" && u.Role == auth.RoleVendorAgent {
 			q.Group = u.Vendor // a vendor agent's vendor report is their own card
 		}
-		if u.Role != auth.RoleVendorAgent || u.Vendor == "" || q.By != "vendor" || q.Group != u.Vendor {
+		if u.Role != auth.RoleVendorAgent {
+			return nil, errs.E(errs.Forbidden, "your role may not read scorecards")
+		}
+		// Another vendor's card does not exist, as far as a vendor agent
+		// can tell.
+		if u.Vendor == "" || q.By != "vendor" || q.Group != u.Vendor {
 			return nil, errs.E(errs.NotFound, "scorecard not found")
 		}
 	}
