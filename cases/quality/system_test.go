@@ -92,7 +92,7 @@ func (s *system) newCase(team, vendor string) cases.Case {
 	s.t.Helper()
 	actorN++
 	c, _, err := s.Cases.Create(s.ctx, s.lena, cases.NewCase{Title: "Gift card scam", Summary: "Fake gift cards.",
-		Actor: cases.ActorRef{ActorID: "actor-" + time.Now().Format("150405.000000") + "-" + string(rune('a'+actorN%26))},
+		Actor:       cases.ActorRef{ActorID: "actor-" + time.Now().Format("150405.000000") + "-" + string(rune('a'+actorN%26))},
 		PolicyAreas: []string{"fraud_scam"}, Severity: cases.Sev3, SourceKind: "reactive", SourceChannel: "user_report",
 		Team: team, Vendor: vendor}, "", auth.Meta{})
 	require.NoError(s.t, err)
