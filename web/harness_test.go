@@ -150,6 +150,7 @@ func newHarness(t *testing.T, opts ...harnessOptions) *harness {
 		Version:        "test",
 		Cases:          caseSvc,
 		RCA:            rcaSvc,
+		Risks:          all.Risks,
 		Search:         all.Searcher,
 		Quality:        all.Quality,
 		Now:            clock.Now,

@@ -70,6 +70,19 @@ func registerRoutes(app *fiber.App, d Deps) {
 	authed.Get("/postmortems/:id", handlePublishedGet(d.RCA)) // also /postmortems/{id}.md
 	authed.Get("/reports/root-causes", handleRootCauseReport(d.RCA))
 
+	// Risk register. riskGate refuses callers who may not read risks
+	// before any body is read.
+	authed.Post("/risks", riskGate(g), handleRiskCreate(d.Risks, g))
+	authed.Get("/risks", riskGate(g), handleRiskList(d.Risks, g))
+	authed.Get("/risks/:id", riskGate(g), handleRiskGet(d.Risks, g))
+	authed.Patch("/risks/:id", riskGate(g), handleRiskPatch(d.Risks, g))
+	authed.Post("/risks/:id/links", riskGate(g), handleRiskLink(d.Risks, g))
+	authed.Delete("/risks/:id/links/cases/:case", riskGate(g), handleRiskUnlinkCase(d.Risks, g))
+	authed.Delete("/risks/:id/links/incidents/:incident", riskGate(g), handleRiskUnlinkIncident(d.Risks, g))
+	authed.Post("/risks/:id/changes", riskGate(g), handleRiskChangeCreate(d.Risks, g))
+	authed.Patch("/risks/:id/changes/:n", riskGate(g), handleRiskChangePatch(d.Risks, g))
+	authed.Post("/risks/:id/rca", riskGate(g), handleRiskSeedRCA(d.Risks, g))
+
 	// Quality: QA sampling, reviews, feedback, alerts, scorecards.
 	authed.Get("/qa/rules", handleQARulesGet(d.Quality))
 	authed.Put("/qa/rules", handleQARulesPut(d.Quality, g))
@@ -79,6 +92,11 @@ func registerRoutes(app *fiber.App, d Deps) {
 	authed.Post("/qa/reviews/:id/correction", handleQACorrection(d.Quality, g))
 	authed.Get("/qa/feedback", handleQAFeedback(d.Quality))
 	authed.Get("/cases/:id/qa", handleCaseQA(d.Quality, g))
+	authed.Get("/qa/calibration-sets", handleCalibrationSetList(d.Quality))
+	authed.Post("/qa/calibration-sets", handleCalibrationSetCreate(d.Quality, g))
+	authed.Get("/qa/calibration-sets/:id", handleCalibrationSetGet(d.Quality))
+	authed.Post("/qa/calibration-sets/:id/assign", handleCalibrationAssign(d.Quality, g))
+	authed.Post("/qa/calibration-sets/:id/answers", handleCalibrationAnswers(d.Quality, g))
 	authed.Get("/qa/alerts", handleQAAlerts(d.Quality))
 	authed.Post("/qa/alerts/:id/rca", handleQAAlertRCA(d.Quality, d.RCA, g))
 	authed.Get("/reports/quality", handleScorecards(d.Quality, ""))

@@ -60,6 +60,8 @@ type Deps struct {
 	Cases CaseService
 	// RCA runs incidents, RCAs and postmortems.
 	RCA RCAService
+	// Risks is the risk register.
+	Risks RiskService
 	// Search answers /search and the list views.
 	Search Searcher
 	// Quality runs QA sampling, reviews and scorecards.

@@ -55,6 +55,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		Version:        version,
 		Cases:          a.Cases,
 		RCA:            a.RCA,
+		Risks:          a.Risks,
 		Search:         a.Searcher,
 		Quality:        a.Quality,
 		MaxAttachment:  cfg.MaxAttachment,

@@ -20,6 +20,7 @@ import (
 	"casefile.dev/casefile/internal/indexsource"
 	"casefile.dev/casefile/internal/store"
 	"casefile.dev/casefile/rca"
+	"casefile.dev/casefile/rca/risk"
 	"casefile.dev/casefile/search"
 )
 
@@ -44,6 +45,7 @@ type Services struct {
 	Auth     *auth.Service
 	Cases    *cases.Service
 	RCA      *rca.Service
+	Risks    *risk.Service
 	Index    *search.Index
 	Feed     *search.Feed
 	Source   *indexsource.Source
@@ -73,6 +75,12 @@ func New(ctx context.Context, cfg Config) (*Services, error) {
 	}
 	rcaStore := rca.NewMongoStore(cfg.DB)
 	s.RCA = rca.NewService(rcaStore, s.Audit, s.Cases, classifier, cfg.Now)
+	// Risks are not indexed yet: their OnChange hook stays unset until the
+	// search index knows the "risk" kind.
+	s.Risks = risk.NewService(risk.NewMongoStore(cfg.DB), s.Audit, s.Cases, s.RCA, s.Auth, cfg.Now)
+	if err := s.Risks.Init(ctx); err != nil {
+		return nil, err
+	}
 	for _, initer := range []interface{ Init(context.Context) error }{s.Auth, blobs, s.Cases, s.RCA} {
 		if err := initer.Init(ctx); err != nil {
 			return nil, err
