@@ -6,22 +6,19 @@ package quality_test
 
 import (
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
 	"io"
 	"log/slog"
 	"testing"
 	"time"
 
-	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"casefile.dev/casefile/auth"
 	"casefile.dev/casefile/cases"
 	"casefile.dev/casefile/cases/quality"
 	"casefile.dev/casefile/internal/fakeclock"
-	"casefile.dev/casefile/internal/storetest"
 	"casefile.dev/casefile/internal/wire"
+	"casefile.dev/casefile/internal/wire/wiretest"
 )
 
 var start = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC) // a Monday
@@ -47,21 +44,12 @@ func newSystem(t *testing.T) *system {
 	t.Helper()
 	ctx := context.Background()
 	clock := fakeclock.New(start)
-	_, key, err := ed25519.GenerateKey(rand.Reader)
-	require.NoError(t, err)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	all, err := wire.New(ctx, wire.Config{DB: storetest.New(t), Keys: auth.NewKeySet(key), Now: clock.Now,
-		Hash: auth.HashParams{Memory: 64, Time: 1, Threads: 1}, Logger: log, IndexDir: t.TempDir()})
-	require.NoError(t, err)
-	t.Cleanup(func() { assert.NoError(t, all.Close()) })
-	require.NoError(t, all.Sync(ctx, log))
+	all, _ := wiretest.New(t, clock.Now, log)
 	s := &system{t: t, ctx: ctx, clock: clock, Services: all}
 	all.Quality.OnAlert(func(_ context.Context, a quality.Alert) { s.alert = append(s.alert, a) })
 	user := func(name string, role auth.Role, team, vendor string) *auth.User {
-		u, err := all.Auth.CreateUser(ctx, &auth.System, auth.NewUser{Username: name, Role: role, Team: team, Vendor: vendor,
-			Password: "correct horse battery"}, auth.Meta{})
-		require.NoError(t, err)
-		return &u
+		return wiretest.User(t, all, name, role, team, vendor)
 	}
 	s.lena = user("lena", auth.RoleLead, "t1", "")
 	s.luke = user("luke", auth.RoleLead, "t1", "")
