@@ -52,8 +52,50 @@ func enforcementDecision(c *Case, e *Enforcement) Decided {
 		Action: e.Action, EnforcementID: e.ID, Verdict: c.Verdict, At: *e.AppliedAt}
 }
 
-func closureDecision(c *Case, decider string, entry int) Decided {
-	return Decided{ID: fmt.Sprintf("%s:closure:%d", c.ID, entry), Kind: DecisionClosure, CaseID: c.ID, CaseKey: c.Key,
-		Decider: decider, Team: c.Team, Vendor: c.Vendor, Restricted: c.Restricted, PolicyAreas: c.PolicyAreas,
-		Verdict: c.Verdict, At: c.UpdatedAt}
+// closureDecision is the closing of c that timeline entry e records.
+func closureDecision(c *Case, e TimelineEntry) Decided {
+	return Decided{ID: fmt.Sprintf("%s:closure:%d", c.ID, e.N), Kind: DecisionClosure, CaseID: c.ID, CaseKey: c.Key,
+		Decider: e.Author, Team: c.Team, Vendor: c.Vendor, Restricted: c.Restricted, PolicyAreas: c.PolicyAreas,
+		Verdict: c.Verdict, At: e.At}
+}
+
+// isClosing reports whether e is a move to closed.
+func isClosing(e TimelineEntry) bool {
+	return e.Kind == EventStatus && e.Detail["to"] == string(StatusClosed)
+}
+
+// DecisionsSince lists the decisions of the cases written with seq >
+// after, reading at most limit cases, and the highest seq it read (after
+// when there was none). Decisions are derived from what the case stores —
+// its applied enforcements and the closings in its timeline — so a
+// decision whose OnDecision hook failed can be replayed. A case's later
+// writes re-stamp its seq, so a case decided after a checkpoint is always
+// found past it. The decision's attributes (team, vendor, verdict) are the
+// case's current ones.
+func (s *Service) DecisionsSince(ctx context.Context, after int64, limit int) ([]Decided, int64, error) {
+	cs, err := s.store.CasesSince(ctx, after, limit)
+	if err != nil {
+		return nil, after, err
+	}
+	var out []Decided
+	last := after
+	for i := range cs {
+		c := &cs[i]
+		last = max(last, c.Seq)
+		for j := range c.Enforcements {
+			if e := &c.Enforcements[j]; e.AppliedAt != nil {
+				out = append(out, enforcementDecision(c, e))
+			}
+		}
+		tl, err := s.store.Timeline(ctx, c.ID, 0, c.TimelineCount)
+		if err != nil {
+			return nil, after, err
+		}
+		for _, e := range tl {
+			if isClosing(e) {
+				out = append(out, closureDecision(c, e))
+			}
+		}
+	}
+	return out, last, nil
 }

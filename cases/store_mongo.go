@@ -24,6 +24,8 @@ type Store interface {
 	Case(ctx context.Context, id string) (Case, error)
 	CaseIDByKey(ctx context.Context, key string) (string, error)
 	ReplaceCase(ctx context.Context, c *Case, expected int64) error
+	// CasesSince returns cases written with seq > after, in seq order.
+	CasesSince(ctx context.Context, after int64, limit int) ([]Case, error)
 	AppendTimeline(ctx context.Context, caseID string, e TimelineEntry) error
 	// Timeline returns entries with from <= N < to, in order.
 	Timeline(ctx context.Context, caseID string, from, to int) ([]TimelineEntry, error)

@@ -226,7 +226,8 @@ func (s *Service) Transition(ctx context.Context, u *auth.User, idOrKey string, 
 		return Case{}, err
 	}
 	if to == StatusClosed {
-		s.decision(ctx, closureDecision(&c, u.Username, c.TimelineCount-1))
+		// The closing is the last entry save wrote, stamped with the case's time.
+		s.decision(ctx, closureDecision(&c, TimelineEntry{N: c.TimelineCount - 1, At: c.UpdatedAt, Author: u.Username}))
 	}
 	return c, nil
 }

@@ -16,10 +16,14 @@ const (
 	TypePostmortem = "postmortem"
 	// TypeReview is a QA review of a decision, with its feedback.
 	TypeReview = "qa_review"
+	// TypeRisk is an entry of the risk register. It carries no actor
+	// identifier and no linked case key, so everyone who reads risks may
+	// find every risk.
+	TypeRisk = "risk"
 )
 
 // searchableTypes are what Search and list views may return.
-var searchableTypes = []string{TypeCase, TypeIncident, TypePostmortem, TypeReview}
+var searchableTypes = []string{TypeCase, TypeIncident, TypePostmortem, TypeReview, TypeRisk}
 
 // Report document types: facts derived from an incident (one document per
 // root cause, action item and mitigation gap) so that reports can count

@@ -7,9 +7,10 @@ import (
 	"github.com/blevesearch/bleve/v2/mapping"
 )
 
-// MappingVersion changes whenever NewMapping does; an index of another
-// version is rebuilt at start-up.
-const MappingVersion = 3
+// MappingVersion changes whenever NewMapping does, or what the index holds
+// (version 4 added risks); an index of another version is rebuilt at
+// start-up.
+const MappingVersion = 4
 
 // Field groups of the mapping.
 var (

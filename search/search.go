@@ -113,7 +113,7 @@ func (s *Searcher) Search(ctx context.Context, u *auth.User, r Request) (Result,
 	}
 	for _, t := range r.Types {
 		if !slices.Contains(searchableTypes, t) {
-			f.Add("type", "must be case, incident, postmortem or qa_review")
+			f.Add("type", "must be case, incident, postmortem, qa_review or risk")
 		}
 	}
 	sortField, desc := strings.TrimPrefix(r.Sort, "-"), strings.HasPrefix(r.Sort, "-")
@@ -274,7 +274,8 @@ func marked(frags map[string][]string) map[string][]string {
 // visibility is the query of every document u may open: cases by the
 // scope auth.ReadableCases gives (the rule Can applies), incidents for
 // those who may read them in full, published postmortems for those who may
-// read postmortems, QA reviews for reviewers and deciders. Leadership reads incident summaries, which are not
+// read postmortems, QA reviews for reviewers and deciders, risks for
+// those who read the register. Leadership reads incident summaries, which are not
 // what the index holds, so incidents are not searchable for them.
 func visibility(u *auth.User) query.Query {
 	var parts []query.Query
@@ -305,6 +306,9 @@ func visibility(u *auth.User) query.Query {
 		parts = append(parts, term("type", TypeReview))
 	} else if u != nil && u.Username != "" {
 		parts = append(parts, bleve.NewConjunctionQuery(term("type", TypeReview), term("decider", u.Username)))
+	}
+	if auth.Can(u, auth.ReadRisk, auth.Resource{}) {
+		parts = append(parts, term("type", TypeRisk))
 	}
 	if auth.Can(u, auth.ReadPostmortem, auth.Resource{Published: true}) {
 		published := bleve.NewBoolFieldQuery(true)

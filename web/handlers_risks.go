@@ -26,6 +26,7 @@ type RiskService interface {
 	AddChange(ctx context.Context, u *auth.User, id string, in risk.NewChange, ifMatch int64, m auth.Meta) (risk.Change, int64, error)
 	UpdateChange(ctx context.Context, u *auth.User, id string, n int, ifMatch int64, p risk.ChangePatch, m auth.Meta) (risk.Change, int64, error)
 	SeedRCA(ctx context.Context, u *auth.User, id string, sev rca.Severity, m auth.Meta) (risk.Seeded, error)
+	ForCase(ctx context.Context, u *auth.User, caseRef string, m auth.Meta) ([]risk.Summary, error)
 }
 
 // riskGate refuses every risk route to a caller who may not read risks
@@ -163,6 +164,42 @@ func handleRiskLink(svc RiskService, g guard) fiber.Handler {
 			return err
 		}
 		r, err := svc.Link(c.UserContext(), caller(c), c.Params("id"), risk.LinkTarget{CaseID: req.CaseID, IncidentID: req.IncidentID}, version, g.meta(c))
+		if err != nil {
+			return err
+		}
+		setETag(c, r.Version)
+		return c.JSON(r)
+	}
+}
+
+// handleCaseRisks lists the risks a case is linked to (GET /cases/{id}/risks).
+func handleCaseRisks(svc RiskService, g guard) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		items, err := svc.ForCase(c.UserContext(), caller(c), c.Params("id"), g.meta(c))
+		if err != nil {
+			return err
+		}
+		return c.JSON(list[risk.Summary]{Items: nonNilItems(items), Total: int64(len(items))})
+	}
+}
+
+type caseRiskRequest struct {
+	RiskID string `json:"risk_id"`
+}
+
+// handleCaseRiskLink links the case to a risk from the case's side
+// (POST /cases/{id}/risks {"risk_id": "RISK-2026-4"}); it is the same
+// operation as POST /risks/{id}/links, and answers with the risk.
+func handleCaseRiskLink(svc RiskService, g guard) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		var req caseRiskRequest
+		if err := decodeJSON(c, &req); err != nil {
+			return err
+		}
+		if req.RiskID == "" {
+			return &errs.Error{Code: errs.Invalid, Message: "name the risk", Fields: []errs.FieldError{{Field: "risk_id", Message: "is required"}}}
+		}
+		r, err := svc.Link(c.UserContext(), caller(c), req.RiskID, risk.LinkTarget{CaseID: c.Params("id")}, 0, g.meta(c))
 		if err != nil {
 			return err
 		}

@@ -331,3 +331,121 @@ func TestRiskSeedsAnRCA(t *testing.T) {
 	requireProblem(t, w.as(t, leadName, req{method: http.MethodDelete, path: "/api/v1/risks/" + r.Key + "/links/incidents/INC-2026-1"}),
 		http.StatusConflict, "conflict")
 }
+
+func TestRiskLinkedFromTheCase(t *testing.T) {
+	w := newWorld(t, 0)
+	fraud := w.createCase(t, investigatorName, caseWithActor("acct-case-side-1", "merchant", "DE", "fraud"))
+	first := w.createRisk(t, leadName, newRisk("Counterfeit wave"))
+	second := w.createRisk(t, leadName, newRisk("Refund abuse ring"))
+	w.createRisk(t, leadName, newRisk("Unrelated"))
+	caseRisks := "/api/v1/cases/" + fraud.Key + "/risks"
+	linkFromCase := func(user, riskID string) response {
+		return w.as(t, user, req{method: http.MethodPost, path: caseRisks, body: map[string]string{"risk_id": riskID}})
+	}
+	keys := func(t *testing.T, user, caseRef string) []string {
+		t.Helper()
+		res := w.get(t, "/api/v1/cases/"+caseRef+"/risks", w.tok[user])
+		require.Equal(t, http.StatusOK, res.StatusCode, "body: %s", res.body)
+		var page struct {
+			Items []risk.Summary `json:"items"`
+			Total int            `json:"total"`
+		}
+		res.json(t, &page)
+		out := []string{}
+		for _, it := range page.Items {
+			out = append(out, it.Key)
+		}
+		assert.Equal(t, len(out), page.Total)
+		return out
+	}
+
+	assert.Equal(t, []string{}, keys(t, investigatorName, fraud.Key), "no risk links the case yet")
+	for _, r := range []risk.Risk{first, second} {
+		res := linkFromCase(investigatorName, r.Key)
+		require.Equal(t, http.StatusOK, res.StatusCode, "body: %s", res.body)
+		var got risk.Risk
+		res.json(t, &got)
+		assert.Equal(t, []string{fraud.Key}, got.LinkedCases)
+		assert.Equal(t, 1, got.Evidence.CaseCount)
+		assert.Equal(t, map[string]int{"DE": 1}, got.Evidence.Regions)
+	}
+	assert.Equal(t, []string{second.Key, first.Key}, keys(t, investigatorName, fraud.Key), "newest first")
+	assert.Equal(t, []string{second.Key, first.Key}, keys(t, leadName, fraud.ID), "the path takes the id too")
+	got, _ := w.getRisk(t, leadName, first.Key)
+	assert.Equal(t, []string{fraud.Key}, got.LinkedCases, "the risk's page shows the link made from the case")
+
+	t.Run("who_may_not", func(t *testing.T) {
+		// otto (another team) may read risks but not this case; leo
+		// (leadership) reads risks but no case and edits no risk; vic
+		// (vendor agent) may read no risk.
+		for _, tc := range []struct {
+			user                  string
+			getStatus, linkStatus int
+		}{
+			{ottoName, http.StatusNotFound, http.StatusNotFound},
+			{leoName, http.StatusNotFound, http.StatusForbidden},
+			{vicName, http.StatusForbidden, http.StatusForbidden},
+		} {
+			t.Run(tc.user, func(t *testing.T) {
+				slug := map[int]string{http.StatusNotFound: "not-found", http.StatusForbidden: "forbidden"}
+				requireProblem(t, w.get(t, caseRisks, w.tok[tc.user]), tc.getStatus, slug[tc.getStatus])
+				requireProblem(t, linkFromCase(tc.user, second.Key), tc.linkStatus, slug[tc.linkStatus])
+			})
+		}
+		after, _ := w.getRisk(t, leadName, second.Key)
+		assert.Equal(t, second.Version+1, after.Version, "the refusals wrote nothing")
+	})
+
+	t.Run("bad_bodies", func(t *testing.T) {
+		requireProblem(t, linkFromCase(investigatorName, ""), http.StatusBadRequest, "validation")
+		requireProblem(t, linkFromCase(investigatorName, "RISK-2026-99"), http.StatusNotFound, "not-found")
+		requireProblem(t, linkFromCase(investigatorName, "not a key"), http.StatusNotFound, "not-found")
+		requireProblem(t, w.as(t, investigatorName, req{method: http.MethodPost, path: "/api/v1/cases/CF-2026-999/risks",
+			body: map[string]string{"risk_id": first.Key}}), http.StatusNotFound, "not-found")
+	})
+}
+
+func TestRisksAreSearchable(t *testing.T) {
+	w := newWorld(t, 0)
+	c := w.createCase(t, investigatorName, caseWithActor("acct-search-risk-1", "merchant", "DE", "fraud"))
+	r := w.createRisk(t, leadName, newRisk("Counterfeit sneakers on live streams"))
+	require.Equal(t, http.StatusOK, w.as(t, leadName, linkCase(r.Key, c.Key)).StatusCode)
+
+	type hit struct {
+		Type string `json:"type"`
+		Key  string `json:"key"`
+	}
+	find := func(t *testing.T, user, query string) ([]hit, string) {
+		t.Helper()
+		res := w.get(t, "/api/v1/search?type=risk&q="+url.QueryEscape(query), w.tok[user])
+		require.Equal(t, http.StatusOK, res.StatusCode, "body: %s", res.body)
+		var page struct {
+			Hits  []hit `json:"hits"`
+			Total int   `json:"total"`
+		}
+		res.json(t, &page)
+		require.Len(t, page.Hits, page.Total)
+		return page.Hits, string(res.body)
+	}
+	for _, user := range []string{adminName, leadName, investigatorName, ottoName, leoName} {
+		t.Run(user+"_finds_it", func(t *testing.T) {
+			hits, body := find(t, user, "sneakers")
+			assert.Equal(t, []hit{{Type: "risk", Key: r.Key}}, hits)
+			assert.NotContains(t, body, "acct-search-risk", "no actor identifier")
+			assert.NotContains(t, body, c.Key, "no linked case key")
+		})
+	}
+	t.Run("vendor_agents_do_not", func(t *testing.T) {
+		hits, _ := find(t, vicName, "sneakers")
+		assert.Empty(t, hits)
+	})
+	t.Run("an_edit_is_found_at_once", func(t *testing.T) {
+		res := w.as(t, leadName, req{method: http.MethodPatch, path: "/api/v1/risks/" + r.Key,
+			body: map[string]string{"title": "Counterfeit handbags on live streams"}, header: map[string]string{"If-Match": etag(2)}})
+		require.Equal(t, http.StatusOK, res.StatusCode, "body: %s", res.body)
+		hits, _ := find(t, leadName, "handbags")
+		assert.Equal(t, []hit{{Type: "risk", Key: r.Key}}, hits)
+		hits, _ = find(t, leadName, "sneakers")
+		assert.Empty(t, hits)
+	})
+}

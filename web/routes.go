@@ -92,6 +92,8 @@ func registerRoutes(app *fiber.App, d Deps) {
 	authed.Post("/qa/reviews/:id/correction", handleQACorrection(d.Quality, g))
 	authed.Get("/qa/feedback", handleQAFeedback(d.Quality))
 	authed.Get("/cases/:id/qa", handleCaseQA(d.Quality, g))
+	authed.Get("/cases/:id/risks", riskGate(g), handleCaseRisks(d.Risks, g))
+	authed.Post("/cases/:id/risks", riskGate(g), handleCaseRiskLink(d.Risks, g))
 	authed.Get("/qa/calibration-sets", handleCalibrationSetList(d.Quality))
 	authed.Post("/qa/calibration-sets", handleCalibrationSetCreate(d.Quality, g))
 	authed.Get("/qa/calibration-sets/:id", handleCalibrationSetGet(d.Quality))

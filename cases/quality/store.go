@@ -16,6 +16,7 @@ const (
 	rulesColl  = "qa_rules"
 	alertsColl = "qa_alerts"
 	setsColl   = "qa_calibration_sets"
+	stateColl  = "qa_state"
 	rulesID    = "rules"
 )
 
@@ -31,7 +32,7 @@ func (s *Store) Init(ctx context.Context) error {
 	if err := s.db.EnsureCollection(ctx, itemsColl, bySeq); err != nil {
 		return err
 	}
-	for _, c := range []string{rulesColl, alertsColl, setsColl} {
+	for _, c := range []string{rulesColl, alertsColl, setsColl, stateColl} {
 		if err := s.db.EnsureCollection(ctx, c); err != nil {
 			return err
 		}
@@ -58,6 +59,26 @@ func (s *Store) InsertRules(ctx context.Context, r Rules) error {
 // ReplaceRules stores r (at version expected+1).
 func (s *Store) ReplaceRules(ctx context.Context, r Rules, expected int64) error {
 	return s.db.ReplaceVersioned(ctx, rulesColl, rulesID, expected, rulesDoc{ID: rulesID, Rules: r})
+}
+
+// checkpoint reads the seq stored under id; ok is false when there is none.
+func (s *Store) checkpoint(ctx context.Context, id string) (seq int64, ok bool, err error) {
+	var doc checkpointDoc
+	err = s.db.FindByID(ctx, stateColl, id, &doc)
+	if errs.Is(err, errs.NotFound) {
+		return 0, false, nil
+	}
+	return doc.Seq, err == nil, err
+}
+
+// setCheckpoint stores seq under id.
+func (s *Store) setCheckpoint(ctx context.Context, id string, seq int64) error {
+	return s.db.Put(ctx, stateColl, id, checkpointDoc{ID: id, Seq: seq})
+}
+
+type checkpointDoc struct {
+	ID  string `bson:"_id"`
+	Seq int64  `bson:"seq"`
 }
 
 type rulesDoc struct {

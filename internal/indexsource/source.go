@@ -1,5 +1,5 @@
-// Package indexsource turns cases, incidents, published postmortems and QA
-// decisions into search documents: the search.Source the index feed reads. It is the
+// Package indexsource turns cases, incidents, published postmortems, QA
+// decisions and risks into search documents: the search.Source the index feed reads. It is the
 // only place that knows both the domain types and the index's.
 package indexsource
 
@@ -16,6 +16,7 @@ import (
 	"casefile.dev/casefile/internal/errs"
 	"casefile.dev/casefile/internal/store"
 	"casefile.dev/casefile/rca"
+	"casefile.dev/casefile/rca/risk"
 	"casefile.dev/casefile/search"
 )
 
@@ -25,13 +26,14 @@ type Source struct {
 	cases   *cases.MongoStore
 	rca     *rca.MongoStore
 	quality *quality.Store
+	risks   *risk.MongoStore
 }
 
 var _ search.Source = (*Source)(nil)
 
 // New returns the source over db.
-func New(db *store.DB, c *cases.MongoStore, r *rca.MongoStore, q *quality.Store) *Source {
-	return &Source{db: db, cases: c, rca: r, quality: q}
+func New(db *store.DB, c *cases.MongoStore, r *rca.MongoStore, q *quality.Store, rs *risk.MongoStore) *Source {
+	return &Source{db: db, cases: c, rca: r, quality: q, risks: rs}
 }
 
 // Head is the newest write stamp: every domain write takes one from the
@@ -80,6 +82,13 @@ func (s *Source) Changes(ctx context.Context, after int64, limit int) ([]search.
 	}
 	for i := range items {
 		out = append(out, decisionChange(&items[i]))
+	}
+	rs, err := s.risks.RisksSince(ctx, after, limit)
+	if err != nil {
+		return nil, err
+	}
+	for i := range rs {
+		out = append(out, riskChange(&rs[i]))
 	}
 	slices.SortFunc(out, func(a, b search.Change) int { return cmp.Compare(a.Seq, b.Seq) })
 	if len(out) > limit {
@@ -132,6 +141,15 @@ func (s *Source) Document(ctx context.Context, typ, id string) (search.Change, e
 			return search.Change{}, err
 		}
 		return decisionChange(&it), nil
+	case search.TypeRisk:
+		r, err := s.risks.Risk(ctx, id)
+		if errs.Is(err, errs.NotFound) {
+			return gone, nil
+		}
+		if err != nil {
+			return search.Change{}, err
+		}
+		return riskChange(&r), nil
 	}
 	return search.Change{}, fmt.Errorf("indexsource: unknown type %q", typ)
 }
@@ -301,6 +319,20 @@ func decisionChange(it *quality.Item) search.Change {
 		c.Children = []search.Doc{review}
 	}
 	return c
+}
+
+// riskChange indexes a risk: its words, its status, policy areas, owner
+// (as assignee) and discovery (as a tag). Linked case keys stay out: a risk
+// is readable by roles that may not read those cases.
+func riskChange(r *risk.Risk) search.Change {
+	var changes []string
+	for _, c := range r.Changes {
+		changes = append(changes, c.Title)
+	}
+	d := search.Doc{Key: r.Key, Title: r.Title, Summary: r.Description, Body: strings.Join(changes, "\n"),
+		Status: string(r.Status), PolicyAreas: r.PolicyAreas, Assignee: r.Owner, Tags: []string{string(r.Discovery)},
+		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, Month: r.CreatedAt.UTC().Format("2006-01")}
+	return search.Change{Type: search.TypeRisk, ID: r.ID, Seq: r.Seq, Doc: d}
 }
 
 func joinNonEmpty(parts ...string) string {

@@ -75,9 +75,8 @@ func New(ctx context.Context, cfg Config) (*Services, error) {
 	}
 	rcaStore := rca.NewMongoStore(cfg.DB)
 	s.RCA = rca.NewService(rcaStore, s.Audit, s.Cases, classifier, cfg.Now)
-	// Risks are not indexed yet: their OnChange hook stays unset until the
-	// search index knows the "risk" kind.
-	s.Risks = risk.NewService(risk.NewMongoStore(cfg.DB), s.Audit, s.Cases, s.RCA, s.Auth, cfg.Now)
+	riskStore := risk.NewMongoStore(cfg.DB)
+	s.Risks = risk.NewService(riskStore, s.Audit, s.Cases, s.RCA, s.Auth, cfg.Now)
 	if err := s.Risks.Init(ctx); err != nil {
 		return nil, err
 	}
@@ -91,7 +90,7 @@ func New(ctx context.Context, cfg Config) (*Services, error) {
 		return nil, err
 	}
 	qaStore := quality.NewStore(cfg.DB)
-	s.Source = indexsource.New(cfg.DB, caseStore, rcaStore, qaStore)
+	s.Source = indexsource.New(cfg.DB, caseStore, rcaStore, qaStore, riskStore)
 	s.Feed = search.NewFeed(s.Index, s.Source, cfg.Logger, cfg.Registerer)
 	s.Searcher = search.NewSearcher(s.Index)
 	s.Quality = quality.NewService(qaStore, s.Audit, s.Cases, s.Auth, s.Searcher, cfg.Now, cfg.Logger)
@@ -109,6 +108,7 @@ func New(ctx context.Context, cfg Config) (*Services, error) {
 	s.Cases.OnChange(notify)
 	s.RCA.OnChange(notify)
 	s.Quality.OnChange(notify)
+	s.Risks.OnChange(notify)
 	// Applied enforcements and closed cases go to QA sampling.
 	s.Cases.OnDecision(s.Quality.RecordHook)
 	s.RCA.ReportFrom(s.Searcher)
@@ -132,6 +132,13 @@ func (s *Services) Sync(ctx context.Context, log *slog.Logger) error {
 		return fmt.Errorf("search index catch-up: %w", err)
 	}
 	log.Info("search index caught up", "applied", n)
+	// Decisions whose QA recording failed at the time are recorded now.
+	if n, err = s.Quality.CatchUp(ctx); err != nil {
+		return fmt.Errorf("QA decision catch-up: %w", err)
+	}
+	if n > 0 {
+		log.Info("QA recorded missed decisions", "decisions", n)
+	}
 	return nil
 }
 

@@ -116,6 +116,31 @@ func (s *Service) linkIncident(ctx context.Context, u *auth.User, id, ref string
 	})
 }
 
+// MaxCaseRisks bounds the risks ForCase lists.
+const MaxCaseRisks = 200
+
+// ForCase lists, newest first, the risks that link case ref (id or key): the
+// case page's view of the register. The caller must read risks and the
+// case; a case they may not read is not found.
+func (s *Service) ForCase(ctx context.Context, u *auth.User, ref string, m auth.Meta) ([]Summary, error) {
+	if err := s.authorize(ctx, u, m, auth.ReadRisk, "risk.list", ""); err != nil {
+		return nil, err
+	}
+	c, err := s.cases.Get(ctx, u, ref, m)
+	if err != nil {
+		return nil, err
+	}
+	rs, _, err := s.store.FindRisks(ctx, Filter{CaseID: c.ID}, MaxCaseRisks, 0)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Summary, len(rs))
+	for i, r := range rs {
+		out[i] = summarize(r)
+	}
+	return out, nil
+}
+
 // UnlinkCase removes the link to case ref (id or key), taking back what it
 // added to the aggregates. The caller must still be able to read the case.
 // Unlinking a case that is not linked changes nothing.

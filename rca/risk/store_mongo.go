@@ -31,6 +31,8 @@ type Filter struct {
 	Statuses    []Status
 	PolicyAreas []string
 	Owners      []string
+	// CaseID, when set, keeps risks that link this case.
+	CaseID string
 }
 
 const risksColl = "risks"
@@ -96,6 +98,9 @@ func (s *MongoStore) FindRisks(ctx context.Context, f Filter, limit, offset int)
 	in("status", statuses)
 	in("policy_areas", f.PolicyAreas)
 	in("owner", f.Owners)
+	if f.CaseID != "" {
+		q = append(q, bson.E{Key: "links.case_id", Value: f.CaseID})
+	}
 
 	ctx, cancel := context.WithTimeout(ctx, store.DefaultOpTimeout)
 	defer cancel()
