@@ -111,6 +111,9 @@ func errorHandler(log *slog.Logger) fiber.ErrorHandler {
 		if p.Status == 0 {
 			p.Status = statusOf[code]
 		}
+		if u := uiFor(c); u != nil {
+			return u.errorPage(c, code, p.Status, p.Detail)
+		}
 		p.Type = problemBase + string(code)
 		p.Title = titleOf[code]
 		c.Set(fiber.HeaderContentType, "application/problem+json")

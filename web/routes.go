@@ -111,4 +111,7 @@ func registerRoutes(app *fiber.App, d Deps) {
 
 	authed.Get("/audit", handleAuditList(d.Audit, g))
 	authed.Get("/audit/verify", handleAuditVerify(d.Audit, g))
+
+	// The browser UI (ui.go, ui_*.go): pages over the same services.
+	registerUI(app, d, g)
 }
