@@ -24,6 +24,9 @@ type User struct {
 	Version           int64     `bson:"version" json:"version"`
 	CreatedAt         time.Time `bson:"created_at" json:"created_at"`
 	UpdatedAt         time.Time `bson:"updated_at" json:"updated_at"`
+
+	// Preferences are the user's own settings (SetPreferences).
+	Preferences Preferences `bson:"preferences" json:"preferences"`
 }
 
 var (

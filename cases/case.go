@@ -310,6 +310,22 @@ func (c *Case) checkTransition(u *auth.User, to Status) error {
 	return nil
 }
 
+// MovesFor lists the moves u may make on c now: the workflow's moves from
+// c's status that checkTransition accepts, and none when u may not edit c
+// (Transition loads the case for editing). Pages offer exactly these.
+func (c *Case) MovesFor(u *auth.User) []Status {
+	if !auth.Can(u, auth.EditCase, c.Resource()) {
+		return nil
+	}
+	var out []Status
+	for _, to := range moves[c.Status] {
+		if c.checkTransition(u, to) == nil {
+			out = append(out, to)
+		}
+	}
+	return out
+}
+
 // stampClocks records SLA timestamps for a move made at now.
 func (c *Case) stampClocks(from, to Status, now time.Time) {
 	switch {

@@ -217,6 +217,32 @@ func (s *Service) Decide(ctx context.Context, u *auth.User, idOrKey, eid string,
 	return out, nil
 }
 
+// DecisionsFor lists the steps Decide would let u take on enforcement e
+// of c at now (approve, reject, apply, reverse), by the same rules, so
+// that pages offer only those.
+func (c *Case) DecisionsFor(u *auth.User, e Enforcement, now time.Time) []Decision {
+	if !auth.Can(u, auth.EditCase, c.Resource()) {
+		return nil
+	}
+	lead := auth.Can(u, auth.ApproveEnforcement, auth.Resource{Team: c.Team, Vendor: c.Vendor, Restricted: c.Restricted})
+	var out []Decision
+	switch e.EffectiveStatus(now) {
+	case Proposed:
+		if auth.Can(u, auth.ApproveEnforcement, auth.Resource{Team: c.Team, Vendor: c.Vendor, Restricted: c.Restricted, Author: e.ProposedBy}) {
+			out = append(out, Approve, Reject)
+		}
+	case Approved:
+		if e.ProposedBy == u.Username || lead {
+			out = append(out, Apply)
+		}
+	case Applied, Expired:
+		if lead {
+			out = append(out, Reverse)
+		}
+	}
+	return out
+}
+
 func textIf(reason string) string {
 	if reason == "" {
 		return ""

@@ -187,3 +187,28 @@ func TestScanPII(t *testing.T) {
 		})
 	}
 }
+
+// TestReadingRedactsLiveText: the reading view shows root causes and
+// action items as they are now, which the publish-time check never saw;
+// identifiers in them are redacted for the reader.
+func TestReadingRedactsLiveText(t *testing.T) {
+	f := newPIIFixture(t)
+	in := f.approved(validContent("Gift card fraud ring."))
+	_, err := f.svc.Step(f.ctx, f.lena, in.Key, Publish, false, auth.Meta{})
+	require.NoError(t, err)
+	in, err = f.svc.GetIncident(f.ctx, f.lena, in.Key)
+	require.NoError(t, err)
+	_, err = f.svc.PutRCA(f.ctx, f.lena, in.Key, 0, RCA{ProblemStatement: "Fraud ring went unseen.", RootCauses: []RootCause{
+		{Description: "ScamKing (U-88231) mailed victims from ring@example.com", Category: Process, Subcategory: "sop_gap"},
+	}}, auth.Meta{})
+	require.NoError(t, err)
+	_, err = f.svc.AddActionItem(f.ctx, f.lena, in.Key, NewActionItem{Title: "Block @scamking everywhere", Kind: "prevent", Owner: "lena"}, auth.Meta{})
+	require.NoError(t, err)
+
+	r, err := f.svc.Reading(f.ctx, &auth.User{Username: "leo", Role: auth.RoleLeadership}, in.Key)
+	require.NoError(t, err)
+	require.Len(t, r.RootCauses, 1)
+	assert.Equal(t, "[redacted] ([redacted]) mailed victims from [redacted]", r.RootCauses[0].Description)
+	require.Len(t, r.ActionItems, 1)
+	assert.Equal(t, "Block [redacted] everywhere", r.ActionItems[0].Title)
+}

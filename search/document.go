@@ -100,7 +100,13 @@ type Doc struct {
 	// Decider made a decision; on a review it decides who may read it (the
 	// decider), even when a blind review leaves Assignee empty.
 	Decider string `json:"decider,omitempty"`
+	// Approval is "pending" on a case with an enforcement proposed and
+	// awaiting a lead's decision (the approval inbox filters on it).
+	Approval string `json:"approval,omitempty"`
 }
+
+// ApprovalPending is Doc.Approval of a case awaiting an approval.
+const ApprovalPending = "pending"
 
 // docID is the index key of a document.
 func docID(typ, id string) string { return typ + ":" + id }

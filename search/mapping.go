@@ -8,9 +8,9 @@ import (
 )
 
 // MappingVersion changes whenever NewMapping does, or what the index holds
-// (version 4 added risks); an index of another version is rebuilt at
-// start-up.
-const MappingVersion = 4
+// (version 4 added risks, version 5 the approval field of cases); an index
+// of another version is rebuilt at start-up.
+const MappingVersion = 5
 
 // Field groups of the mapping.
 var (
@@ -19,7 +19,7 @@ var (
 	textFields = []string{"title", "summary", "body", "notes", "evidence", "root_causes"}
 	// keywordFields match whole values and feed facets.
 	keywordFields = []string{"type", "id", "key", "status", "severity", "policy_area", "root_cause_category", "subcategory",
-		"tag", "team", "vendor", "assignee", "actor_id", "source_kind", "month", "parent", "error_type", "decider"}
+		"tag", "team", "vendor", "assignee", "actor_id", "source_kind", "month", "parent", "error_type", "decider", "approval"}
 	dateFields    = []string{"created_at", "updated_at", "due", "at_risk", "fixed_at"}
 	numericFields = []string{"gravity", "seq"}
 	boolFields    = []string{"restricted", "published", "breached", "first"}

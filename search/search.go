@@ -30,7 +30,9 @@ var sortFields = map[string]string{
 
 // rowFields are returned with every hit: what a list row shows.
 var rowFields = []string{"type", "id", "key", "title", "status", "severity", "policy_area", "root_cause_category", "team",
-	"vendor", "assignee", "actor_id", "created_at", "updated_at", "due", "restricted", "published", "month"}
+	"vendor", "assignee", "actor_id", "created_at", "updated_at", "due", "restricted", "published", "month",
+	// The SLA marks, from which a row's SLA state is read at request time.
+	"at_risk", "breached"}
 
 // highlighted are the fields hits are highlighted in.
 var highlighted = []string{"title", "summary", "body", "notes", "evidence", "root_causes"}

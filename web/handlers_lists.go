@@ -117,22 +117,7 @@ func handleCaseList(s Searcher, now func() time.Time) fiber.Handler {
 			return errs.E(errs.Forbidden, "your role may not list cases")
 		}
 		var f errs.Fields
-		limit, offset := listPage(c, &f)
-		r := search.Request{
-			Query: c.Query("q"), Types: []string{search.TypeCase}, Filters: map[string][]string{},
-			CreatedFrom: timeParam(c, "created_from", &f), CreatedTo: timeParam(c, "created_to", &f),
-			Sort: sortParam(c, []string{"created_at", "updated_at", "severity", "due"}, "-created_at", &f),
-			From: offset, Size: limit, SLAState: c.Query("sla_state"), Now: now(),
-		}
-		r.Filters["status"] = filterValues(c, "status", func(v string) bool { return slices.Contains(cases.Statuses, cases.Status(v)) }, &f)
-		r.Filters["severity"] = filterValues(c, "severity", func(v string) bool { return cases.Severity(v).Valid() }, &f)
-		r.Filters["source_kind"] = filterValues(c, "source_kind", func(v string) bool { return v == "proactive" || v == "reactive" }, &f)
-		for param, field := range map[string]string{"policy_area": "policy_area", "assignee": "assignee", "team": "team", "vendor": "vendor", "actor_id": "actor_id"} {
-			r.Filters[field] = filterValues(c, param, nil, &f)
-		}
-		if r.SLAState != "" && !slices.Contains([]string{"ok", "at_risk", "breached"}, r.SLAState) {
-			f.Add("sla_state", "must be ok, at_risk or breached")
-		}
+		r := caseListRequest(c, now(), &f)
 		if err := f.Err(); err != nil {
 			return err
 		}
@@ -140,8 +125,30 @@ func handleCaseList(s Searcher, now func() time.Time) fiber.Handler {
 		if err != nil {
 			return err
 		}
-		return c.JSON(list[row]{Items: rows(res, r.Now), NextCursor: nextOffset(offset, len(res.Hits), int(res.Total)), Total: int64(res.Total)})
+		return c.JSON(list[row]{Items: rows(res, r.Now), NextCursor: nextOffset(r.From, len(res.Hits), int(res.Total)), Total: int64(res.Total)})
 	}
+}
+
+// caseListRequest reads the query of a case list (the API's and the UI's)
+// into an index request; bad parameters go to f.
+func caseListRequest(c *fiber.Ctx, now time.Time, f *errs.Fields) search.Request {
+	limit, offset := listPage(c, f)
+	r := search.Request{
+		Query: c.Query("q"), Types: []string{search.TypeCase}, Filters: map[string][]string{},
+		CreatedFrom: timeParam(c, "created_from", f), CreatedTo: timeParam(c, "created_to", f),
+		Sort: sortParam(c, []string{"created_at", "updated_at", "severity", "due"}, "-created_at", f),
+		From: offset, Size: limit, SLAState: c.Query("sla_state"), Now: now,
+	}
+	r.Filters["status"] = filterValues(c, "status", func(v string) bool { return slices.Contains(cases.Statuses, cases.Status(v)) }, f)
+	r.Filters["severity"] = filterValues(c, "severity", func(v string) bool { return cases.Severity(v).Valid() }, f)
+	r.Filters["source_kind"] = filterValues(c, "source_kind", func(v string) bool { return v == "proactive" || v == "reactive" }, f)
+	for param, field := range map[string]string{"policy_area": "policy_area", "assignee": "assignee", "team": "team", "vendor": "vendor", "actor_id": "actor_id"} {
+		r.Filters[field] = filterValues(c, param, nil, f)
+	}
+	if r.SLAState != "" && !slices.Contains([]string{"ok", "at_risk", "breached"}, r.SLAState) {
+		f.Add("sla_state", "must be ok, at_risk or breached")
+	}
+	return r
 }
 
 // handleIncidentList is GET /incidents.

@@ -31,6 +31,7 @@ type RCAService interface {
 	Step(ctx context.Context, u *auth.User, idOrKey string, step rca.PostmortemStep, acknowledgePII bool, m auth.Meta) (rca.PublishResult, error)
 	Comment(ctx context.Context, u *auth.User, idOrKey, text string, m auth.Meta) (rca.Comment, error)
 	GetPublished(ctx context.Context, u *auth.User, idOrKey string, rev int) (rca.PublishedPostmortem, error)
+	Reading(ctx context.Context, u *auth.User, idOrKey string) (rca.Reading, error)
 	ExportMarkdown(ctx context.Context, u *auth.User, idOrKey string) (string, error)
 	RootCauses(ctx context.Context, u *auth.User, from, to time.Time, interval string) (rca.RootCauseReport, error)
 }

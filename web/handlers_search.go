@@ -15,6 +15,8 @@ import (
 type Searcher interface {
 	Search(ctx context.Context, u *auth.User, r search.Request) (search.Result, error)
 	Similar(ctx context.Context, u *auth.User, typ, id string, size int) (search.Result, error)
+	// Tally counts for reports (the dashboard's numbers no service has).
+	Tally(ctx context.Context, u *auth.User, t search.Tally) (search.Tallied, error)
 }
 
 // handleCaseSimilar is GET /cases/{id}/similar: the case is read first, so

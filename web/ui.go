@@ -84,14 +84,45 @@ func registerUI(app *fiber.App, d Deps, g guard) {
 	app.Get("/login", u.loginPage)
 	app.Post("/login", u.login)
 
-	pages := app.Group("", u.markPage, u.requireSession)
-	pages.Post("/logout", u.checkCSRF, u.logout)
-	pages.Use(u.checkCSRF)
+	// Every page route runs these first. They are prepended per route (see
+	// pageRouter), not mounted with Use: a Use at "/" would also catch the
+	// API's and unknown paths, turning their 404s into login redirects.
+	pages := pageRouter{Router: app, pre: []fiber.Handler{u.markPage, u.requireSession, u.checkCSRF}}
+	pages.Post("/logout", u.logout)
 	pages.Get("/settings", u.settingsPage)
 	u.routesCases(pages)
 	u.routesIncidents(pages)
 	u.routesLead(pages)
 	u.routesInsight(pages)
+}
+
+// pageRouter registers routes with its pre handlers in front of theirs.
+// Groups made from it keep doing so; a group's own handlers (a gate) run
+// after the pre handlers, so they see the signed-in caller.
+type pageRouter struct {
+	fiber.Router
+	pre []fiber.Handler
+}
+
+func (p pageRouter) chain(h []fiber.Handler) []fiber.Handler {
+	return append(append(make([]fiber.Handler, 0, len(p.pre)+len(h)), p.pre...), h...)
+}
+
+func (p pageRouter) Get(path string, h ...fiber.Handler) fiber.Router {
+	p.Router.Get(path, p.chain(h)...)
+	return p
+}
+
+func (p pageRouter) Post(path string, h ...fiber.Handler) fiber.Router {
+	p.Router.Post(path, p.chain(h)...)
+	return p
+}
+
+func (p pageRouter) Group(prefix string, h ...fiber.Handler) fiber.Router {
+	if len(h) > 0 {
+		h = p.chain(h)
+	}
+	return pageRouter{Router: p.Router.Group(prefix, h...), pre: p.pre}
 }
 
 // parse reads every page template: each page is the layout, the shared
@@ -239,6 +270,9 @@ func (u *ui) clearSessionCookies(c *fiber.Ctx) {
 // requireSession authenticates a page request from its cookies,
 // refreshing an expired access token on the way.
 func (u *ui) requireSession(c *fiber.Ctx) error {
+	if principal(c) != nil {
+		return c.Next() // a group's gate already ran it
+	}
 	access, refresh := c.Cookies(cookieAccess), c.Cookies(cookieRefresh)
 	if access == "" && refresh == "" {
 		return errs.E(errs.Unauthenticated, "sign in")

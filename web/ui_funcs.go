@@ -106,8 +106,13 @@ func menu(u *auth.User) []navItem {
 	add(auth.Can(u, auth.EditIncident, auth.Resource{}), "incidents", "/incidents", "Incidents")
 	add(auth.Can(u, auth.ReadPostmortem, auth.Resource{Published: true}), "postmortems", "/postmortems", "Postmortems")
 	add(auth.Can(u, auth.ReviewQuality, auth.Resource{}), "qa", "/qa", "QA")
+	// Calibration sets are answered by the agents they are assigned to;
+	// reviewers reach them from the QA page.
+	add(readsCases && !auth.Can(u, auth.ReviewQuality, auth.Resource{}), "calibration", "/qa/calibration", "Calibration")
 	add(auth.Can(u, auth.ReadRisk, auth.Resource{}), "risks", "/risks", "Risks")
 	add(auth.Can(u, auth.ReadReports, auth.Resource{}), "dashboard", "/dashboard", "Dashboard")
+	// A vendor agent reads their own vendor's scorecard.
+	add(auth.Can(u, auth.ReadReports, auth.Resource{}) || auth.ReadableCases(u).Vendor != "", "scorecards", "/scorecards", "Scorecards")
 	add(auth.Can(u, auth.Search, auth.Resource{}), "search", "/search", "Search")
 	add(auth.Can(u, auth.ManageUsers, auth.Resource{}), "admin", "/admin", "Admin")
 	return out

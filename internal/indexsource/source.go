@@ -183,6 +183,9 @@ func (s *Source) caseChange(ctx context.Context, c *cases.Case, tax cases.Taxono
 		ActorID: c.Actor.ActorID, SourceKind: c.SourceKind, Restricted: c.Restricted,
 		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt, Month: c.CreatedAt.UTC().Format("2006-01"),
 	}
+	if slices.ContainsFunc(c.Enforcements, func(e cases.Enforcement) bool { return e.Status == cases.Proposed }) {
+		d.Approval = search.ApprovalPending
+	}
 	marks := c.Marks(tax)
 	d.Breached = marks.Breached
 	if !marks.Due.IsZero() {
