@@ -12,8 +12,9 @@ import (
 	"maps"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
+
+	"casefile.dev/casefile/internal/svgchart"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -141,49 +142,16 @@ func leadSortedCounts(m any) []leadCount {
 	return out
 }
 
-// leadChart is a small bar chart drawn server-side as SVG with
-// presentation attributes only (the CSP allows no inline style).
-type leadChart struct {
-	Label         string
-	Width, Height int
-	Bars          []leadBar
-	Max           int
-}
-
-type leadBar struct {
-	Label            string
-	Value            int
-	X, Y, W, H       int
-	TextX, TextY     int
-	ValueY           int
-	ShowLabel        bool
-	ValueLabel, Fill string
-}
-
-// leadBarChart draws values (in order) as bars.
-func leadBarChart(label string, labels []string, values []int) leadChart {
-	const height, top, bottom, barW, gap = 160, 16, 24, 28, 8
-	ch := leadChart{Label: label, Height: height}
-	for _, v := range values {
-		ch.Max = max(ch.Max, v)
+// leadBarChart draws values (in order) as bars; empty without values.
+func leadBarChart(label string, labels []string, values []int) template.HTML {
+	if len(values) == 0 {
+		return ""
 	}
-	ch.Width = max(len(values)*(barW+gap)+gap, 120)
-	plot := height - top - bottom
-	every := max(1, (len(values)+11)/12)
+	vs := make([]float64, len(values))
 	for i, v := range values {
-		h := 0
-		if ch.Max > 0 {
-			h = v * plot / ch.Max
-		}
-		if v > 0 && h < 1 {
-			h = 1
-		}
-		x := gap + i*(barW+gap)
-		ch.Bars = append(ch.Bars, leadBar{Label: labels[i], Value: v, X: x, Y: top + plot - h, W: barW, H: h,
-			TextX: x + barW/2, TextY: height - 8, ValueY: max(top+plot-h-4, 12), ShowLabel: i%every == 0,
-			ValueLabel: strconv.Itoa(v), Fill: "#0b57d0"})
+		vs[i] = float64(v)
 	}
-	return ch
+	return svgchart.Chart{Title: label, Categories: labels, Series: []svgchart.Series{{Name: label, Values: vs}}, Whole: true, Height: 220}.SVG()
 }
 
 // --- approvals ---

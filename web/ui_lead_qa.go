@@ -2,6 +2,7 @@ package web
 
 import (
 	"fmt"
+	"html/template"
 	"net/url"
 	"slices"
 	"strconv"
@@ -304,7 +305,7 @@ type leadScorecardData struct {
 
 type leadCard struct {
 	quality.Scorecard
-	Trend leadChart
+	Trend template.HTML
 }
 
 func leadFormatInterval(v any) string {

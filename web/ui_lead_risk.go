@@ -1,6 +1,7 @@
 package web
 
 import (
+	"html/template"
 	"net/url"
 	"slices"
 	"strconv"
@@ -126,7 +127,7 @@ func (u *ui) leadRiskCreate(c *fiber.Ctx) error {
 
 type leadRiskData struct {
 	Risk        risk.Risk
-	Chart       leadChart
+	Chart       template.HTML
 	Months      []leadCount
 	Moves       []risk.Status
 	CanEdit     bool
