@@ -136,7 +136,7 @@ func TestSecurityHeadersOnEveryResponse(t *testing.T) {
 			assert.NotEmpty(t, res.Header.Get("X-Request-ID"))
 			assert.Contains(t, res.Header.Get("Content-Security-Policy"), "frame-ancestors 'none'")
 			assert.Equal(t, "nosniff", res.Header.Get("X-Content-Type-Options"))
-			assert.Equal(t, "no-referrer", res.Header.Get("Referrer-Policy"))
+			assert.Equal(t, "same-origin", res.Header.Get("Referrer-Policy"))
 			assert.Equal(t, "DENY", res.Header.Get("X-Frame-Options"))
 			assert.Equal(t, "no-store", res.Header.Get("Cache-Control"))
 		})
