@@ -342,12 +342,6 @@ type insightDashboardData struct {
 
 func insightPercent(v float64) string { return strconv.FormatFloat(100*v, 'f', 1, 64) + "%" }
 
-func insightPercentPtr(v *float64) string {
-	if v == nil {
-		return "–"
-	}
-	return insightPercent(*v)
-}
 
 // insightDates reads the dashboard's period: from and to are dates, to
 // inclusive.

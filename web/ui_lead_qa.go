@@ -268,10 +268,7 @@ func (u *ui) leadCalibrationAssign(c *fiber.Ctx) error {
 		return err
 	}
 	d.Users, d.Vendor = c.FormValue("users"), strings.TrimSpace(c.FormValue("vendor"))
-	var users []string
-	for _, s := range strings.FieldsFunc(d.Users, func(r rune) bool { return r == ',' || r == ' ' || r == '\n' || r == '\r' || r == '\t' }) {
-		users = append(users, s)
-	}
+	users := strings.FieldsFunc(d.Users, func(r rune) bool { return r == ',' || r == ' ' || r == '\n' || r == '\r' || r == '\t' })
 	if _, err := u.d.Quality.AssignCalibrationSet(c.UserContext(), caller(c), d.Set.ID, users, d.Vendor, u.g.meta(c)); err != nil {
 		return u.leadFail(c, err, "calibration_set", d.Set.Name, "qa", d)
 	}
