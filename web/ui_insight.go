@@ -342,7 +342,6 @@ type insightDashboardData struct {
 
 func insightPercent(v float64) string { return strconv.FormatFloat(100*v, 'f', 1, 64) + "%" }
 
-
 // insightDates reads the dashboard's period: from and to are dates, to
 // inclusive.
 func insightDates(c *fiber.Ctx, f *errs.Fields) (from, to time.Time) {
