@@ -34,10 +34,14 @@ type Decided struct {
 	EnforcementID string
 	Verdict       Verdict
 	At            time.Time
+	// ReversedAt is set once an applied enforcement has been reversed:
+	// OnDecision is told again then, with the same ID.
+	ReversedAt *time.Time
 }
 
 // OnDecision registers fn to be told of every decision after it is
-// stored. fn runs in the request that made the decision.
+// stored, and again when an applied enforcement is reversed. fn runs in
+// the request that made the decision.
 func (s *Service) OnDecision(fn func(ctx context.Context, d Decided)) { s.decided = fn }
 
 func (s *Service) decision(ctx context.Context, d Decided) {
@@ -49,7 +53,7 @@ func (s *Service) decision(ctx context.Context, d Decided) {
 func enforcementDecision(c *Case, e *Enforcement) Decided {
 	return Decided{ID: fmt.Sprintf("%s:enforcement:%s", c.ID, e.ID), Kind: DecisionEnforcement, CaseID: c.ID, CaseKey: c.Key,
 		Decider: e.ProposedBy, Team: c.Team, Vendor: c.Vendor, Restricted: c.Restricted, PolicyAreas: []string{e.PolicyArea},
-		Action: e.Action, EnforcementID: e.ID, Verdict: c.Verdict, At: *e.AppliedAt}
+		Action: e.Action, EnforcementID: e.ID, Verdict: c.Verdict, At: *e.AppliedAt, ReversedAt: e.ReversedAt}
 }
 
 // closureDecision is the closing of c that timeline entry e records.

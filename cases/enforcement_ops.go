@@ -211,7 +211,7 @@ func (s *Service) Decide(ctx context.Context, u *auth.User, idOrKey, eid string,
 	if err := s.record(ctx, u, m, "enforcement."+string(d), &c, auth.OutcomeSuccess, map[string]string{"enforcement": out.ID, "action": string(out.Action), "status": string(out.Status)}); err != nil {
 		return Enforcement{}, err
 	}
-	if applied {
+	if applied || reversed {
 		s.decision(ctx, enforcementDecision(&c, &out))
 	}
 	return out, nil

@@ -38,6 +38,10 @@ const (
 	TypeDecision = "decision"
 )
 
+// TagReversed tags the decision document of an enforcement that was
+// reversed after it was applied.
+const TagReversed = "reversed"
+
 // Doc is one searchable document. The json names are the index's fields.
 type Doc struct {
 	Type string `json:"type"`

@@ -510,30 +510,48 @@ func (u *ui) insightSLABySeverity(c *fiber.Ctx, from, to time.Time) (insightChar
 		"Cases you may open created in the period whose SLA is not breached now."), nil
 }
 
-// insightEnforcement counts applied enforcements by action from the
-// index's decision documents (tagged with their kind and action).
+// insightEnforcement counts enforcements applied in the period by action,
+// and how many of them were reversed since, from the index's decision
+// documents (tagged with their kind, their action and, once reversed,
+// "reversed").
 func (u *ui) insightEnforcement(c *fiber.Ctx, from, to time.Time) (insightChart, error) {
-	res, err := u.d.Search.Tally(c.UserContext(), caller(c), search.Tally{Types: []string{search.TypeDecision},
-		Terms:  map[string][]string{"tag": {cases.DecisionEnforcement}},
-		Ranges: []search.Range{{Field: "created_at", From: from, To: to}},
-		Facets: map[string]search.Facet{"action": {Field: "tag", Size: 20}}})
+	byAction := func(tag string) (map[string]int, []string, error) {
+		res, err := u.d.Search.Tally(c.UserContext(), caller(c), search.Tally{Types: []string{search.TypeDecision},
+			Terms:  map[string][]string{"tag": {tag}},
+			Ranges: []search.Range{{Field: "created_at", From: from, To: to}},
+			Facets: map[string]search.Facet{"action": {Field: "tag", Size: 20}}})
+		if err != nil {
+			return nil, nil, err
+		}
+		counts, order := map[string]int{}, []string{}
+		for _, f := range res.Facets["action"] {
+			if f.Term == cases.DecisionEnforcement || f.Term == cases.DecisionClosure || f.Term == search.TagReversed || f.Term == "" {
+				continue
+			}
+			counts[f.Term] = f.Count
+			order = append(order, f.Term)
+		}
+		return counts, order, nil
+	}
+	applied, actions, err := byAction(cases.DecisionEnforcement)
 	if err != nil {
 		return insightChart{}, err
 	}
-	ch := svgchart.Chart{Title: "Enforcements applied by action", Whole: true}
-	t := insightTable{Caption: "Enforcements applied by action", Head: []string{"Action", "Applied"}}
-	s := svgchart.Series{Name: "applied"}
-	for _, f := range res.Facets["action"] {
-		if f.Term == cases.DecisionEnforcement || f.Term == cases.DecisionClosure || f.Term == "" {
-			continue
-		}
-		ch.Categories = append(ch.Categories, f.Term)
-		s.Values = append(s.Values, float64(f.Count))
-		t.Rows = append(t.Rows, insightRow{Head: f.Term, Cells: []string{strconv.Itoa(f.Count)}})
+	reversed, _, err := byAction(search.TagReversed)
+	if err != nil {
+		return insightChart{}, err
 	}
-	ch.Series = []svgchart.Series{s}
-	return insightChart{ID: "enforcement", Title: ch.Title, SVG: ch.SVG(), Table: t,
-		Note: "The reversal rate is not shown: reversals are not in the search index yet."}, nil
+	ch := svgchart.Chart{Title: "Enforcements applied by action, and reversed since", Whole: true, Categories: actions}
+	t := insightTable{Caption: ch.Title, Head: []string{"Action", "Applied", "Reversed", "Reversal rate"}}
+	sa, sr := svgchart.Series{Name: "applied"}, svgchart.Series{Name: "reversed"}
+	for _, a := range actions {
+		sa.Values = append(sa.Values, float64(applied[a]))
+		sr.Values = append(sr.Values, float64(reversed[a]))
+		t.Rows = append(t.Rows, insightRow{Head: a, Cells: []string{strconv.Itoa(applied[a]), strconv.Itoa(reversed[a]),
+			insightPercent(float64(reversed[a]) / float64(applied[a]))}})
+	}
+	ch.Series = []svgchart.Series{sa, sr}
+	return insightChart{ID: "enforcement", Title: ch.Title, SVG: ch.SVG(), Table: t}, nil
 }
 
 func insightVendorQualityChart(cards []quality.Scorecard) insightChart {

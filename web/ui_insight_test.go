@@ -165,7 +165,7 @@ func TestUIInsightDashboard(t *testing.T) {
 		assert.Equal(t, map[string][]string{"sev1": {"1", "1", "0.0%"}, "sev3": {"1", "0", "100.0%"}}, tableRows(t, body, "sla-severity-table"))
 		assert.Equal(t, []string{"2", "1", "50.0%"}, tableRows(t, body, "sla-team-table")["fraud"])
 		assert.Equal(t, []string{"1", "0", "100.0%"}, tableRows(t, body, "sla-vendor-table")["acme"])
-		assert.Equal(t, map[string][]string{"warning": {"1"}}, tableRows(t, body, "enforcement-table"))
+		assert.Equal(t, map[string][]string{"warning": {"1", "0", "0.0%"}}, tableRows(t, body, "enforcement-table"))
 		assert.Equal(t, []string{"1", "0", "0", "–", "–"}, tableRows(t, body, "vendor-quality-table")["acme"])
 
 		s := string(body)
@@ -192,7 +192,7 @@ func TestUIInsightDashboard(t *testing.T) {
 		res := b.get(t, "/dashboard")
 		require.Equal(t, http.StatusOK, res.StatusCode, "%s", res.body)
 		assert.Equal(t, []string{"0", "2", "1", "3"}, tableRows(t, res.body, "root-causes-table")["2026-02"])
-		assert.Equal(t, map[string][]string{"warning": {"1"}}, tableRows(t, res.body, "enforcement-table"))
+		assert.Equal(t, map[string][]string{"warning": {"1", "0", "0.0%"}}, tableRows(t, res.body, "enforcement-table"))
 	})
 
 	t.Run("investigators_and_vendor_agents_are_refused", func(t *testing.T) {
@@ -202,6 +202,18 @@ func TestUIInsightDashboard(t *testing.T) {
 			assert.Equal(t, http.StatusForbidden, res.StatusCode, who)
 			assert.Contains(t, res.Header.Get("Content-Type"), "text/html")
 			assert.NotContains(t, string(res.body), "root-causes-table")
+		}
+	})
+
+	t.Run("a_reversal_counts_against_its_action", func(t *testing.T) {
+		w.relogin(t) // the clock moved past the API tokens' lifetime
+		res := w.as(t, leadName, req{method: http.MethodPost, path: "/api/v1/cases/" + warned.Key + "/enforcements/" + e.ID + "/reverse",
+			body: map[string]any{"reason": "appeal upheld"}})
+		require.Equal(t, http.StatusOK, res.StatusCode, "%s", res.body)
+		for _, who := range []string{leadName, leoName} {
+			page := w.uiLogin(t, who).get(t, "/dashboard")
+			require.Equal(t, http.StatusOK, page.StatusCode, "%s", page.body)
+			assert.Equal(t, map[string][]string{"warning": {"1", "1", "100.0%"}}, tableRows(t, page.body, "enforcement-table"), who)
 		}
 	})
 }

@@ -18,7 +18,8 @@ const catchUpBatch = 500
 // replayed up to.
 const checkpointID = "decisions"
 
-// CatchUp records every decision that a failed OnDecision hook left out.
+// CatchUp records every decision (and reversal) that a failed OnDecision
+// hook left out.
 // It reads the cases written since its checkpoint (kept in the store, so it
 // survives restarts), derives their decisions and records those QA does
 // not know yet, then moves the checkpoint. The first run on a store starts
@@ -44,13 +45,14 @@ func (s *Service) CatchUp(ctx context.Context) (int, error) {
 			return recorded, err
 		}
 		for _, d := range ds {
-			_, err := s.store.Item(ctx, d.ID)
-			if err == nil {
-				continue
-			}
-			if !errs.Is(err, errs.NotFound) {
+			it, err := s.store.Item(ctx, d.ID)
+			switch {
+			case err == nil && (d.ReversedAt == nil || it.ReversedAt != nil):
+				continue // known, with nothing new
+			case err != nil && !errs.Is(err, errs.NotFound):
 				return recorded, err
 			}
+			// New, or known but not its reversal: Record handles both.
 			if err := s.Record(ctx, d); err != nil {
 				return recorded, err
 			}

@@ -3,7 +3,9 @@ package quality_test
 import (
 	"context"
 	"strconv"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -70,4 +72,38 @@ func TestCatchUpRecordsDecisionsTheHookMissed(t *testing.T) {
 	n, err = s.Quality.CatchUp(s.ctx)
 	require.NoError(t, err)
 	assert.Zero(t, n, "a second catch-up records nothing again")
+}
+
+// TestReversalsReachTheDecision: reversing an applied enforcement marks
+// its decision, through the hook or, when the hook failed, the catch-up.
+func TestReversalsReachTheDecision(t *testing.T) {
+	s := newSystem(t)
+	s.setRules(quality.Rule{ID: "all", Rate: 1})
+	reverse := func(id string) {
+		t.Helper()
+		parts := strings.Split(id, ":")
+		_, err := s.Cases.Decide(s.ctx, s.lena, parts[0], parts[2], cases.Reverse, "appeal upheld", auth.Meta{})
+		require.NoError(t, err)
+	}
+	reversedAt := func(id string) *time.Time {
+		t.Helper()
+		p, err := s.Quality.Get(s.ctx, s.lena, id, auth.Meta{})
+		require.NoError(t, err)
+		return p.Item.ReversedAt
+	}
+
+	live := s.enforce(s.ivy, s.newCase("t1", ""))
+	require.Nil(t, reversedAt(live))
+	reverse(live)
+	require.NotNil(t, reversedAt(live), "the hook marks it")
+	assert.Equal(t, s.clock.Now().UTC().Truncate(time.Millisecond), reversedAt(live).Truncate(time.Millisecond))
+
+	missed := s.enforce(s.ivy, s.newCase("t1", ""))
+	s.Cases.OnDecision(func(context.Context, cases.Decided) {})
+	reverse(missed)
+	assert.Nil(t, reversedAt(missed), "the cut hook marked nothing")
+	n, err := s.Quality.CatchUp(s.ctx)
+	require.NoError(t, err)
+	assert.Equal(t, 1, n)
+	assert.NotNil(t, reversedAt(missed))
 }

@@ -33,7 +33,10 @@ type Item struct {
 	Draw          `bson:",inline"`
 	Review        *Review     `bson:"review,omitempty" json:"review,omitempty"`
 	Correction    *Correction `bson:"correction,omitempty" json:"correction,omitempty"`
-	Version       int64       `bson:"version" json:"version"`
+	// ReversedAt is when the enforcement decided was reversed (by anyone,
+	// for any reason): the dashboard's reversal rate counts it.
+	ReversedAt *time.Time `bson:"reversed_at,omitempty" json:"reversed_at,omitempty"`
+	Version    int64      `bson:"version" json:"version"`
 	// Seq orders writes for the search index feed.
 	Seq int64 `bson:"seq" json:"-"`
 }

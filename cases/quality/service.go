@@ -150,12 +150,16 @@ func (s *Service) Record(ctx context.Context, d cases.Decided) error {
 	it := Item{ID: d.ID, Kind: d.Kind, CaseID: d.CaseID, CaseKey: d.CaseKey, Decider: d.Decider, Team: d.Team, Vendor: d.Vendor,
 		Restricted: d.Restricted, PolicyAreas: d.PolicyAreas, Action: d.Action, EnforcementID: d.EnforcementID, Verdict: d.Verdict,
 		DecidedAt: d.At.UTC(), Draw: rules.Sample(d, since), Version: 1, Seq: seq}
+	if d.ReversedAt != nil {
+		at := d.ReversedAt.UTC()
+		it.ReversedAt = &at
+	}
 	if it.PolicyAreas == nil {
 		it.PolicyAreas = []string{}
 	}
 	err = s.store.InsertItem(ctx, &it)
 	if errs.Is(err, errs.Conflict) {
-		return nil
+		return s.markReversed(ctx, d)
 	}
 	if err != nil {
 		return err
@@ -301,6 +305,27 @@ func (s *Service) Review(ctx context.Context, u *auth.User, in NewReview, m auth
 		s.log.Error("checking for a quality drop failed", "decision", it.ID, "err", err)
 	}
 	return present(u, it), nil
+}
+
+// markReversed records on a known decision that its enforcement was
+// reversed; it is idempotent.
+func (s *Service) markReversed(ctx context.Context, d cases.Decided) error {
+	if d.ReversedAt == nil {
+		return nil
+	}
+	for range 5 {
+		it, err := s.store.Item(ctx, d.ID)
+		if err != nil || it.ReversedAt != nil {
+			return err
+		}
+		at := d.ReversedAt.UTC()
+		it.ReversedAt = &at
+		err = s.save(ctx, &it, it.Version)
+		if !errs.Is(err, errs.PreconditionFailed) {
+			return err
+		}
+	}
+	return errs.E(errs.Conflict, "decision %s is being changed by many requests at once", d.ID)
 }
 
 func (s *Service) save(ctx context.Context, it *Item, expected int64) error {

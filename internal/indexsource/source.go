@@ -305,8 +305,12 @@ func (s *Source) postmortemChange(ctx context.Context, p *rca.Postmortem) (searc
 // the decider only when the decision is not blind; its decider field,
 // never returned with hits, decides who may read it.
 func decisionChange(it *quality.Item) search.Change {
+	tags := []string{it.Kind, string(it.Action)}
+	if it.ReversedAt != nil {
+		tags = append(tags, search.TagReversed)
+	}
 	d := search.Doc{Key: it.CaseKey, Status: it.Status(), Team: it.Team, Vendor: it.Vendor, Assignee: it.Decider, Decider: it.Decider,
-		PolicyAreas: it.PolicyAreas, Restricted: it.Restricted, Tags: []string{it.Kind, string(it.Action)},
+		PolicyAreas: it.PolicyAreas, Restricted: it.Restricted, Tags: tags,
 		CreatedAt: it.DecidedAt, UpdatedAt: it.DecidedAt, Month: it.DecidedAt.UTC().Format("2006-01")}
 	c := search.Change{Type: search.TypeDecision, ID: it.ID, Seq: it.Seq, Doc: d}
 	if r := it.Review; r != nil {
