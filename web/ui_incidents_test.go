@@ -509,6 +509,26 @@ func TestUIPostmortemReadingView(t *testing.T) {
 			assert.NotContains(t, string(res.body), "Refund scam wave", p)
 		}
 	})
+
+	t.Run("the_category_filter_follows_the_incident", func(t *testing.T) {
+		// A policy root cause found after publishing: the published
+		// postmortem is now listed under policy too.
+		require.Equal(t, http.StatusOK, w.putRCA(t, investigatorName, pub.Key, rcaBody(
+			rootCause("No velocity limit on refunds", "product", "tooling_gap"),
+			rootCause("The refund policy was ambiguous", "policy", "ambiguous_policy"))).StatusCode)
+		for query, want := range map[string]bool{"?category=policy": true, "?category=process": false} {
+			res := leo.get(t, "/postmortems"+query)
+			require.Equal(t, http.StatusOK, res.StatusCode, "%s: %s", query, res.body)
+			assert.Equal(t, want, strings.Contains(string(res.body), `href="/postmortems/`+pub.Key+`"`), query)
+		}
+		var page struct {
+			Total int `json:"total"`
+		}
+		res := w.get(t, "/api/v1/postmortems?root_cause_category=policy", w.tok[leoName])
+		require.Equal(t, http.StatusOK, res.StatusCode, "%s", res.body)
+		res.json(t, &page)
+		assert.Equal(t, 1, page.Total, "the API filters the same way")
+	})
 }
 
 func TestUIIncidentsEscapeEveryField(t *testing.T) {

@@ -64,6 +64,21 @@ func (s *Source) Changes(ctx context.Context, after int64, limit int) ([]search.
 	}
 	for i := range incs {
 		out = append(out, incidentChange(&incs[i]))
+		// A published postmortem carries its incident's root-cause
+		// categories, so it follows the incident's changes.
+		p, err := s.rca.Postmortem(ctx, incs[i].ID)
+		if errs.Is(err, errs.NotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		ch, err := s.postmortemChange(ctx, &p)
+		if err != nil {
+			return nil, err
+		}
+		ch.Seq = incs[i].Seq
+		out = append(out, ch)
 	}
 	pms, err := s.rca.PostmortemsSince(ctx, after, limit)
 	if err != nil {
@@ -291,8 +306,19 @@ func (s *Source) postmortemChange(ctx context.Context, p *rca.Postmortem) (searc
 	for _, t := range c.Timeline {
 		tl = append(tl, t.Event)
 	}
+	// The postmortem's id is its incident's; the incident's root-cause
+	// categories let readers filter postmortems by category.
+	var cats, subs []string
+	in, err := s.rca.Incident(ctx, p.ID)
+	if err != nil && !errs.Is(err, errs.NotFound) {
+		return search.Change{}, err
+	}
+	for _, rc := range in.RCA.RootCauses {
+		cats = append(cats, string(rc.Category))
+		subs = append(subs, string(rc.Category)+"/"+rc.Subcategory)
+	}
 	d := search.Doc{
-		Key: r.IncidentKey, Title: r.Title, Summary: c.Summary,
+		Key: r.IncidentKey, Title: r.Title, Summary: c.Summary, RootCauseCategories: dedupe(cats), Subcategories: dedupe(subs),
 		Body:   joinNonEmpty(c.Impact, c.Detection, c.Response, c.WhatWentWell, c.WhatWentWrong, c.WhereWeGotLucky, c.Lessons, c.Body, strings.Join(tl, "\n")),
 		Status: "published", Severity: string(r.Severity), Gravity: incidentGravity[r.Severity], Published: true,
 		CreatedAt: r.PublishedAt, UpdatedAt: r.PublishedAt, Month: r.PublishedAt.UTC().Format("2006-01"),

@@ -101,8 +101,15 @@ func New(ctx context.Context, cfg Config) (*Services, error) {
 	// Every write is indexed before its request answers; a failure is
 	// retried (Feed.Retry) and caught up at the next start.
 	notify := func(ctx context.Context, kind, id string) {
-		if err := s.Feed.Notify(ctx, kind, id); err != nil {
-			cfg.Logger.Warn("indexing a write failed; it will be retried", "kind", kind, "id", id, "err", err)
+		kinds := []string{kind}
+		if kind == search.TypeIncident {
+			// Its published postmortem carries its root-cause categories.
+			kinds = append(kinds, search.TypePostmortem)
+		}
+		for _, k := range kinds {
+			if err := s.Feed.Notify(ctx, k, id); err != nil {
+				cfg.Logger.Warn("indexing a write failed; it will be retried", "kind", k, "id", id, "err", err)
+			}
 		}
 	}
 	s.Cases.OnChange(notify)
