@@ -101,3 +101,34 @@ func TestUISignIn(t *testing.T) {
 		assert.Equal(t, old, b.cookies["cf_refresh"])
 	})
 }
+
+// TestEveryPageNeedsSignIn walks the page routes the app registered, so a
+// new page that forgets the session fails here: a signed-out GET goes to
+// the login page, and a signed-out POST is refused without doing anything.
+func TestEveryPageNeedsSignIn(t *testing.T) {
+	h := newHarness(t)
+	open := map[string]bool{"GET /login": true, "POST /login": true, "GET /healthz": true, "GET /readyz": true, "GET /metrics": true}
+	seen := 0
+	for _, r := range h.app.GetRoutes(true) {
+		if r.Method != http.MethodGet && r.Method != http.MethodPost || open[r.Method+" "+r.Path] ||
+			strings.HasPrefix(r.Path, "/api/") || strings.HasPrefix(r.Path, "/static") {
+			continue
+		}
+		seen++
+		path := strings.NewReplacer(":key", "CF-2026-1", ":id", "CF-2026-1", ":eid", "e1", ":n", "1", ":username", "ada",
+			":actor_id", "a-1", ":case", "CF-2026-1", ":decision", "d1", "*", "x").Replace(r.Path)
+		t.Run(r.Method+" "+r.Path, func(t *testing.T) {
+			b := h.newBrowser()
+			if r.Method == http.MethodGet {
+				res := b.get(t, path)
+				require.Equal(t, http.StatusSeeOther, res.StatusCode, "body: %s", res.body)
+				assert.True(t, strings.HasPrefix(res.Header.Get("Location"), "/login?next="), res.Header.Get("Location"))
+				return
+			}
+			res := b.post(t, path, url.Values{"title": {"x"}})
+			assert.Equal(t, http.StatusUnauthorized, res.StatusCode)
+			assert.Contains(t, res.Header.Get("Content-Type"), "text/html")
+		})
+	}
+	assert.Greater(t, seen, 40, "the sweep found the pages")
+}
