@@ -28,6 +28,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return userAdd(ctx, rest[1:], getenv, stdout)
 	case cmd == "reindex":
 		return reindex(ctx, rest, getenv, stdout)
+	case cmd == "backup":
+		return backup(ctx, rest, getenv, stdout)
+	case cmd == "restore":
+		return restore(ctx, rest, getenv, stdout)
+	case cmd == "load":
+		return load(ctx, rest, getenv, stdout)
 	case cmd == "version":
 		fmt.Fprintln(stdout, "casefile", version)
 		return nil
@@ -46,6 +52,11 @@ func usage(w io.Writer) {
   casefile user add --username NAME --role ROLE [--team T] [--vendor V] [--display-name D] [flags]
                              create a user; password from CASEFILE_USER_PASSWORD or the first line of stdin
   casefile reindex [flags]   rebuild the search index from the store (service stopped)
+  casefile backup FILE [flags]
+                             write a consistent snapshot of the embedded store to FILE
+  casefile restore FILE [flags]
+                             restore a snapshot into an empty data dir (the index rebuilds at start)
+  casefile load [flags]      drive a running server over HTTP and report throughput and latency
   casefile version`)
 	config.Usage(w)
 }
