@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -26,6 +27,9 @@ func decodeJSON(c *fiber.Ctx, dst any) error {
 	if len(c.Body()) > MaxJSONBody {
 		return errs.E(errs.PayloadTooLarge, "JSON bodies are limited to %d bytes", MaxJSONBody)
 	}
+	if !utf8.Valid(c.Body()) {
+		return errs.E(errs.Invalid, "the body is not valid UTF-8")
+	}
 	dec := json.NewDecoder(bytes.NewReader(c.Body()))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
@@ -34,7 +38,42 @@ func decodeJSON(c *fiber.Ctx, dst any) error {
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return errs.E(errs.Invalid, "the body must hold exactly one JSON value")
 	}
+	if k, ok := duplicateKey(c.Body()); ok {
+		return &errs.Error{Code: errs.Invalid, Message: "a key appears twice in one object", Fields: []errs.FieldError{{Field: k, Message: "appears more than once"}}}
+	}
 	return nil
+}
+
+// duplicateKey returns a key that some object of the well-formed JSON b
+// holds twice. encoding/json would silently keep the last, so the client
+// (or a proxy in front) and the server could read different requests.
+func duplicateKey(b []byte) (string, bool) {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	var open []map[string]bool // keys of each open object; nil for an array
+	wantKey := false
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return "", false
+		}
+		if k, ok := tok.(string); ok && wantKey {
+			if open[len(open)-1][k] {
+				return k, true
+			}
+			open[len(open)-1][k] = true
+			wantKey = false
+			continue
+		}
+		switch tok {
+		case json.Delim('{'):
+			open = append(open, map[string]bool{})
+		case json.Delim('['):
+			open = append(open, nil)
+		case json.Delim('}'), json.Delim(']'):
+			open = open[:len(open)-1]
+		}
+		wantKey = len(open) > 0 && open[len(open)-1] != nil
+	}
 }
 
 func jsonError(err error) error {
