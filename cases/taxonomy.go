@@ -110,6 +110,11 @@ func (t Taxonomy) Validate() error {
 			f.Add("sla."+string(s), "needs a positive triage time no longer than the resolve time")
 		}
 	}
+	for s := range t.SLA { // other keys would be stored as field names ("$ne", "a.b")
+		if !s.Valid() {
+			f.Add("sla."+string(s), "is not a severity")
+		}
+	}
 	for _, cat := range rootCauseCategories {
 		subs := t.Subcategories[cat]
 		if len(subs) == 0 {
