@@ -7,6 +7,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"sort"
+	"strings"
 	"sync"
 	"unicode/utf8"
 
@@ -199,7 +200,10 @@ func Tokens(text string) []string {
 		// build it is a programming error, which NewClassifier reports.
 		panic(fmt.Sprintf("rca: english analyzer: %v", err))
 	}
-	stream := a.Analyze([]byte(text))
+	// Lowercased here first: Bleve's lowercase filter rewrites runes in
+	// place and garbles a word when a rune's lower case is shorter in
+	// UTF-8 (measured: "İA0" became the token "iaA").
+	stream := a.Analyze([]byte(strings.ToLower(text)))
 	out := make([]string, 0, len(stream))
 	for _, t := range stream {
 		if len(t.Term) > 0 {
