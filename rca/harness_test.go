@@ -2,8 +2,6 @@ package rca
 
 import (
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
 	"testing"
 	"time"
 
@@ -11,19 +9,15 @@ import (
 
 	"casefile.dev/casefile/auth"
 	"casefile.dev/casefile/cases"
-	"casefile.dev/casefile/internal/blob"
+	"casefile.dev/casefile/internal/casestest"
 	"casefile.dev/casefile/internal/fakeclock"
 	"casefile.dev/casefile/internal/store"
-	"casefile.dev/casefile/internal/storetest"
 )
 
 // t0 is where the fake clock starts unless a test says otherwise: a Monday.
 var t0 = time.Date(2026, 3, 2, 9, 30, 0, 0, time.UTC)
 
 const day = 24 * time.Hour
-
-// testPassword passes the password policy.
-const testPassword = "correct horse battery"
 
 // harness is an RCA Service on its own database, wired to the real auth
 // service and audit log, a real case service (for rca.Cases) and the
@@ -54,25 +48,14 @@ func newHarness(t *testing.T) *harness { return newHarnessAt(t, t0) }
 func newHarnessAt(t *testing.T, start time.Time) *harness {
 	t.Helper()
 	ctx := context.Background()
-	db := storetest.New(t)
 	clock := fakeclock.New(start)
-	audit := auth.NewAudit(db, clock.Now)
-	_, priv, err := ed25519.GenerateKey(rand.Reader)
-	require.NoError(t, err)
-	authSvc, err := auth.NewService(auth.Config{DB: db, Keys: auth.NewKeySet(priv), Now: clock.Now,
-		Hash: auth.HashParams{Memory: 64, Time: 1, Threads: 1}, Audit: audit})
-	require.NoError(t, err)
-	require.NoError(t, authSvc.Init(ctx))
-	blobs := blob.New(db)
-	require.NoError(t, blobs.Init(ctx))
-	caseSvc := cases.NewService(cases.NewMongoStore(db), audit, authSvc, blobs, clock.Now)
-	require.NoError(t, caseSvc.Init(ctx))
+	base := casestest.New(t, clock.Now)
 	cl, err := NewClassifier()
 	require.NoError(t, err)
-	ms := NewMongoStore(db)
-	svc := NewService(ms, audit, caseSvc, cl, clock.Now)
+	ms := NewMongoStore(base.DB)
+	svc := NewService(ms, base.Audit, base.Cases, cl, clock.Now)
 	require.NoError(t, svc.Init(ctx))
-	h := &harness{t: t, ctx: ctx, db: db, clock: clock, audit: audit, auth: authSvc, cases: caseSvc, store: ms, svc: svc}
+	h := &harness{t: t, ctx: ctx, db: base.DB, clock: clock, audit: base.Audit, auth: base.Auth, cases: base.Cases, store: ms, svc: svc}
 	h.admin = h.addUser("admin", auth.RoleAdmin, "", "")
 	h.lena = h.addUser("lena", auth.RoleLead, "fraud", "")
 	h.luke = h.addUser("luke", auth.RoleLead, "fraud", "")
@@ -85,9 +68,7 @@ func newHarnessAt(t *testing.T, start time.Time) *harness {
 
 func (h *harness) addUser(username string, role auth.Role, team, vendor string) *auth.User {
 	h.t.Helper()
-	u, err := h.auth.CreateUser(h.ctx, &auth.System, auth.NewUser{Username: username, Role: role, Team: team, Vendor: vendor, Password: testPassword}, auth.Meta{})
-	require.NoError(h.t, err)
-	return &u
+	return casestest.User(h.t, h.auth, username, role, team, vendor)
 }
 
 // newCase files a case of team about actor as lena.

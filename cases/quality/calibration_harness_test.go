@@ -2,8 +2,6 @@ package quality
 
 import (
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
 	"fmt"
 	"io"
 	"log/slog"
@@ -14,9 +12,8 @@ import (
 
 	"casefile.dev/casefile/auth"
 	"casefile.dev/casefile/cases"
-	"casefile.dev/casefile/internal/blob"
+	"casefile.dev/casefile/internal/casestest"
 	"casefile.dev/casefile/internal/fakeclock"
-	"casefile.dev/casefile/internal/storetest"
 )
 
 // calStart is where the calibration harness clock starts.
@@ -53,24 +50,14 @@ type calHarness struct {
 func newCalHarness(t *testing.T) *calHarness {
 	t.Helper()
 	ctx := context.Background()
-	db := storetest.New(t)
 	clock := fakeclock.New(calStart)
-	audit := auth.NewAudit(db, clock.Now)
-	_, priv, err := ed25519.GenerateKey(rand.Reader)
-	require.NoError(t, err)
-	authSvc, err := auth.NewService(auth.Config{DB: db, Keys: auth.NewKeySet(priv), Now: clock.Now,
-		Hash: auth.HashParams{Memory: 64, Time: 1, Threads: 1}, Audit: audit})
-	require.NoError(t, err)
-	require.NoError(t, authSvc.Init(ctx))
-	blobs := blob.New(db)
-	require.NoError(t, blobs.Init(ctx))
-	caseSvc := cases.NewService(cases.NewMongoStore(db), audit, authSvc, blobs, clock.Now)
-	require.NoError(t, caseSvc.Init(ctx))
+	base := casestest.New(t, clock.Now)
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	svc := NewService(NewStore(db), audit, caseSvc, authSvc, nil, clock.Now, quiet)
+	svc := NewService(NewStore(base.DB), base.Audit, base.Cases, base.Auth, nil, clock.Now, quiet)
 	require.NoError(t, svc.Init(ctx))
+	authSvc := base.Auth
 
-	h := &calHarness{t: t, ctx: ctx, clock: clock, audit: audit, auth: authSvc, cases: caseSvc, svc: svc}
+	h := &calHarness{t: t, ctx: ctx, clock: clock, audit: base.Audit, auth: authSvc, cases: base.Cases, svc: svc}
 	h.admin = h.addUser("admin", auth.RoleAdmin, "", "")
 	h.lena = h.addUser("lena", auth.RoleLead, "fraud", "")
 	h.ivy = h.addUser("ivy", auth.RoleInvestigator, "fraud", "")
@@ -95,10 +82,7 @@ func newCalHarness(t *testing.T) *calHarness {
 
 func (h *calHarness) addUser(username string, role auth.Role, team, vendor string) *auth.User {
 	h.t.Helper()
-	u, err := h.auth.CreateUser(h.ctx, &auth.System, auth.NewUser{Username: username, Role: role, Team: team, Vendor: vendor,
-		Password: "correct horse battery"}, auth.Meta{})
-	require.NoError(h.t, err)
-	return &u
+	return casestest.User(h.t, h.auth, username, role, team, vendor)
 }
 
 // newCase files a case of team fraud as the lead, changed by edit.

@@ -2,8 +2,6 @@ package risk
 
 import (
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
 	"testing"
 	"time"
 
@@ -11,7 +9,7 @@ import (
 
 	"casefile.dev/casefile/auth"
 	"casefile.dev/casefile/cases"
-	"casefile.dev/casefile/internal/blob"
+	"casefile.dev/casefile/internal/casestest"
 	"casefile.dev/casefile/internal/fakeclock"
 	"casefile.dev/casefile/internal/storetest"
 	"casefile.dev/casefile/rca"
@@ -25,8 +23,6 @@ func TestMain(m *testing.M) { storetest.Main(m) }
 var t0 = time.Date(2026, 3, 2, 9, 30, 0, 0, time.UTC)
 
 const day = 24 * time.Hour
-
-const testPassword = "correct horse battery"
 
 // harness is a risk Service on its own database, wired to the real auth
 // service and audit log, case service and RCA service, with users of
@@ -55,27 +51,16 @@ type harness struct {
 func newHarness(t *testing.T) *harness {
 	t.Helper()
 	ctx := context.Background()
-	db := storetest.New(t)
 	clock := fakeclock.New(t0)
-	audit := auth.NewAudit(db, clock.Now)
-	_, priv, err := ed25519.GenerateKey(rand.Reader)
-	require.NoError(t, err)
-	authSvc, err := auth.NewService(auth.Config{DB: db, Keys: auth.NewKeySet(priv), Now: clock.Now,
-		Hash: auth.HashParams{Memory: 64, Time: 1, Threads: 1}, Audit: audit})
-	require.NoError(t, err)
-	require.NoError(t, authSvc.Init(ctx))
-	blobs := blob.New(db)
-	require.NoError(t, blobs.Init(ctx))
-	caseSvc := cases.NewService(cases.NewMongoStore(db), audit, authSvc, blobs, clock.Now)
-	require.NoError(t, caseSvc.Init(ctx))
+	base := casestest.New(t, clock.Now)
 	cl, err := rca.NewClassifier()
 	require.NoError(t, err)
-	rcaSvc := rca.NewService(rca.NewMongoStore(db), audit, caseSvc, cl, clock.Now)
+	rcaSvc := rca.NewService(rca.NewMongoStore(base.DB), base.Audit, base.Cases, cl, clock.Now)
 	require.NoError(t, rcaSvc.Init(ctx))
-	ms := NewMongoStore(db)
-	svc := NewService(ms, audit, caseSvc, rcaSvc, authSvc, clock.Now)
+	ms := NewMongoStore(base.DB)
+	svc := NewService(ms, base.Audit, base.Cases, rcaSvc, base.Auth, clock.Now)
 	require.NoError(t, svc.Init(ctx))
-	h := &harness{t: t, ctx: ctx, clock: clock, audit: audit, auth: authSvc, cases: caseSvc, rca: rcaSvc, store: ms, svc: svc}
+	h := &harness{t: t, ctx: ctx, clock: clock, audit: base.Audit, auth: base.Auth, cases: base.Cases, rca: rcaSvc, store: ms, svc: svc}
 	svc.OnChange(func(_ context.Context, kind, id string) { h.changes = append(h.changes, kind+" "+id) })
 	h.admin = h.addUser("admin", auth.RoleAdmin, "", "")
 	h.lena = h.addUser("lena", auth.RoleLead, "fraud", "")
@@ -88,9 +73,7 @@ func newHarness(t *testing.T) *harness {
 
 func (h *harness) addUser(username string, role auth.Role, team, vendor string) *auth.User {
 	h.t.Helper()
-	u, err := h.auth.CreateUser(h.ctx, &auth.System, auth.NewUser{Username: username, Role: role, Team: team, Vendor: vendor, Password: testPassword}, auth.Meta{})
-	require.NoError(h.t, err)
-	return &u
+	return casestest.User(h.t, h.auth, username, role, team, vendor)
 }
 
 // newCase files a case of team about actor as lena, at the clock's time.

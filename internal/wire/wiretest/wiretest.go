@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"casefile.dev/casefile/auth"
+	"casefile.dev/casefile/internal/casestest"
 	"casefile.dev/casefile/internal/storetest"
 	"casefile.dev/casefile/internal/wire"
 )
@@ -34,11 +35,8 @@ func New(t testing.TB, now func() time.Time, log *slog.Logger) (*wire.Services, 
 	return all, key
 }
 
-// User creates a user with a password that passes the policy.
+// User creates a user with casestest.Password.
 func User(t testing.TB, all *wire.Services, name string, role auth.Role, team, vendor string) *auth.User {
 	t.Helper()
-	u, err := all.Auth.CreateUser(context.Background(), &auth.System, auth.NewUser{Username: name, Role: role, Team: team, Vendor: vendor,
-		Password: "correct horse battery"}, auth.Meta{})
-	require.NoError(t, err)
-	return &u
+	return casestest.User(t, all.Auth, name, role, team, vendor)
 }
