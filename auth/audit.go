@@ -107,6 +107,24 @@ type Audit struct {
 		seq  int64
 		hash string
 	}
+	// recorded is told of every appended event (OnRecord).
+	recorded func(AuditEvent)
+}
+
+// OnRecord registers fn to be called after every appended event, while
+// the append lock is held: fn must return at once (e.g. a non-blocking
+// channel send) and must not call Record. Register it before the log is
+// used. The webhook dispatcher uses it to wake up after domain writes.
+func (a *Audit) OnRecord(fn func(AuditEvent)) { a.recorded = fn }
+
+// Event reads the event with sequence number seq: a lookup by _id, which
+// the embedded store pushes down. A seq not yet written is NotFound.
+func (a *Audit) Event(ctx context.Context, seq int64) (AuditEvent, error) {
+	var d auditDoc
+	if err := a.db.FindByID(ctx, auditCollection, auditID(seq), &d); err != nil {
+		return AuditEvent{}, err
+	}
+	return d.AuditEvent, nil
 }
 
 // NewAudit returns the audit log stored in db.
@@ -140,6 +158,9 @@ func (a *Audit) Record(ctx context.Context, e AuditEvent) error {
 		err := a.db.Insert(ctx, auditCollection, auditDoc{ID: auditID(e.Seq), AuditEvent: e})
 		if err == nil {
 			a.head.seq, a.head.hash = e.Seq, e.Hash
+			if a.recorded != nil {
+				a.recorded(e)
+			}
 			return nil
 		}
 		if !errs.Is(err, errs.Conflict) {

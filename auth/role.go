@@ -28,6 +28,10 @@ const (
 	ReadAudit      Action = "audit.read"
 	WriteTaxonomy  Action = "taxonomy.write"
 	ManageWebhooks Action = "webhooks.manage"
+	// ImportData brings records made elsewhere into the store (casefile
+	// import): it writes as the importing user without the review steps a
+	// record made in Casefile goes through, so it is an admin's.
+	ImportData Action = "data.import"
 
 	ReadTaxonomy Action = "taxonomy.read"
 	ReadSelf     Action = "self.read"
@@ -40,6 +44,11 @@ const (
 	ReadActorContact   Action = "actor.contact.read"
 	ProposeEnforcement Action = "enforcement.propose"
 	ApproveEnforcement Action = "enforcement.approve"
+	// ListEnforcements is listing applied enforcements row by row, case
+	// key by case key (the transparency export); the rows are limited to
+	// cases the caller may read. Leadership reads the counts instead
+	// (ReadReports), never case keys.
+	ListEnforcements Action = "enforcement.list"
 
 	CreateIncident    Action = "incident.create"
 	ReadIncident      Action = "incident.read"
@@ -85,7 +94,7 @@ func Can(u *User, a Action, r Resource) bool {
 		return false
 	}
 	switch a {
-	case ManageUsers, ReadAudit, WriteTaxonomy, ManageWebhooks:
+	case ManageUsers, ReadAudit, WriteTaxonomy, ManageWebhooks, ImportData:
 		return u.Role == RoleAdmin
 	case ReadSelf, ReadTaxonomy:
 		return true
@@ -104,7 +113,7 @@ func Can(u *User, a Action, r Resource) bool {
 	case RoleInvestigator:
 		switch a {
 		case CreateCase, CreateIncident, EditIncident, ReadIncident, DraftPostmortem, ReadPostmortem, Search, ReadActorContact,
-			ReadRisk, EditRisk:
+			ReadRisk, EditRisk, ListEnforcements:
 			return true
 		case ReadCase, EditCase, ProposeEnforcement:
 			return investigatorSees(u, r)
@@ -116,7 +125,7 @@ func Can(u *User, a Action, r Resource) bool {
 			return vendorSees(u, r)
 		case ProposeEnforcement:
 			return vendorSees(u, r) && slices.Contains(vendorEnforcements, r.Enforcement)
-		case Search:
+		case Search, ListEnforcements:
 			return true
 		}
 		return false

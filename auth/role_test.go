@@ -85,6 +85,7 @@ var expectedPermissions = map[Role]map[Action]allowed{
 	// admin: everything, incl. users, taxonomy, audit log.
 	RoleAdmin: {
 		ManageUsers: allResources, ReadAudit: allResources, WriteTaxonomy: allResources, ManageWebhooks: allResources,
+		ImportData:   allResources, // casefile import
 		ReadTaxonomy: allResources, ReadSelf: allResources,
 		CreateCase: allResources, ReadCase: allResources, EditCase: allResources, ReassignCase: allResources,
 		ReopenCase: allResources, ReadActorContact: allResources, ProposeEnforcement: allResources,
@@ -96,6 +97,7 @@ var expectedPermissions = map[Role]map[Action]allowed{
 		ApprovePostmortem: allExcept("authored_by_self"),
 		PublishPostmortem: allResources, ReviewQuality: allResources, ReadReports: allResources, Search: allResources,
 		ReadRisk: allResources, EditRisk: allResources,
+		ListEnforcements: allResources, // the transparency export
 	},
 	// lead: all an investigator may, on all teams' cases; approve/reject
 	// enforcement; approve and publish postmortems; reassign; see restricted
@@ -110,6 +112,7 @@ var expectedPermissions = map[Role]map[Action]allowed{
 		ApprovePostmortem: allExcept("authored_by_self"),
 		PublishPostmortem: allResources, ReviewQuality: allResources, ReadReports: allResources, Search: allResources,
 		ReadRisk: allResources, EditRisk: allResources,
+		ListEnforcements: allResources,
 	},
 	// investigator: create cases; read and edit cases of their own team or
 	// assigned to them; propose enforcement; create incidents, RCAs and
@@ -122,6 +125,9 @@ var expectedPermissions = map[Role]map[Action]allowed{
 		DraftPostmortem: allResources, ReadPostmortem: allResources, Search: allResources,
 		// The quality issue: investigators discover risks and link cases.
 		ReadRisk: allResources, EditRisk: allResources,
+		// The transparency export: rows of the cases they may read only
+		// (cases.Service.Enforcements checks each).
+		ListEnforcements: allResources,
 	},
 	// vendor_agent: read and edit only unrestricted cases of their vendor;
 	// never actor contact data; no enforcement beyond warning and
@@ -133,6 +139,9 @@ var expectedPermissions = map[Role]map[Action]allowed{
 		// is refused rather than allowed by default.
 		ProposeEnforcement: only("own_vendor_case_proposing_warning", "own_vendor_case_proposing_content_removal"),
 		Search:             allResources,
+		// Rows of their vendor's unrestricted cases only; never actor ids
+		// (ReadActorContact).
+		ListEnforcements: allResources,
 	},
 	// leadership: published postmortems, incidents, reports; search over
 	// those; no case or actor details.

@@ -113,6 +113,7 @@ func (s *Service) Propose(ctx context.Context, u *auth.User, idOrKey string, p P
 	if err != nil {
 		return Enforcement{}, err
 	}
+	s.proposedSteps(ctx, &c, out)
 	return out, s.record(ctx, u, m, "enforcement.propose", &c, auth.OutcomeSuccess, map[string]string{"enforcement": out.ID, "action": string(out.Action), "status": string(out.Status)})
 }
 
@@ -198,6 +199,7 @@ func (s *Service) Decide(ctx context.Context, u *auth.User, idOrKey, eid string,
 	if err != nil {
 		return Enforcement{}, err
 	}
+	s.decidedStep(ctx, &c, out)
 	// The actor's history follows the case. Both writes cannot be one
 	// transaction on the embedded store; the case is written first, so a
 	// crash in between leaves a case that says "applied" and an actor

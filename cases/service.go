@@ -45,6 +45,8 @@ type Service struct {
 	changed func(ctx context.Context, kind, id string)
 	// decided is told about every decision QA may sample.
 	decided func(ctx context.Context, d Decided)
+	// enforced are told about every enforcement step (OnEnforcement).
+	enforced []func(ctx context.Context, st EnforcementStep)
 }
 
 // OnChange registers fn to be called after every write of a case, with

@@ -131,12 +131,23 @@ func (t Taxonomy) Validate() error {
 			f.Add("subcategories."+cat, "categories are product, process and policy")
 		}
 	}
+	// A ladder's immediate-ban list names policy areas: anything else
+	// would be stored and shown verbatim yet could never match a case.
+	checkBans := func(field string, l Ladder) {
+		for i, area := range l.ImmediateBan {
+			if !seen[area] {
+				f.Add(fmt.Sprintf("%s.immediate_ban[%d]", field, i), "is not a policy area")
+			}
+		}
+	}
 	t.Ladder.validate("ladder", &f)
+	checkBans("ladder", t.Ladder)
 	for area, l := range t.LadderByArea {
 		if !seen[area] {
 			f.Add("ladder_by_area."+area, "is not a policy area")
 		}
 		l.validate("ladder_by_area."+area, &f)
+		checkBans("ladder_by_area."+area, l)
 	}
 	return f.Err()
 }

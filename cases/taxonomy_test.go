@@ -40,6 +40,12 @@ func TestSetTaxonomy(t *testing.T) {
 		bad.Ladder.StrikeTTL = 0
 		_, _, err := h.svc.SetTaxonomy(h.ctx, h.admin, bad, 0, Meta{})
 		assert.Equal(t, []string{"ladder.strike_ttl"}, errstest.Fields(t, err))
+
+		bad = DefaultTaxonomy()
+		bad.Ladder.ImmediateBan = append(bad.Ladder.ImmediateBan, "<script>")
+		bad.LadderByArea = map[string]Ladder{"spam": {Steps: []LadderStep{{Action: Warning}}, StrikeTTL: Duration(day), ImmediateBan: []string{"nope"}}}
+		_, _, err = h.svc.SetTaxonomy(h.ctx, h.admin, bad, 0, Meta{})
+		assert.ElementsMatch(t, []string{"ladder.immediate_ban[2]", "ladder_by_area.spam.immediate_ban[0]"}, errstest.Fields(t, err))
 	})
 	t.Run("admin_replaces_it_at_the_current_version", func(t *testing.T) {
 		h := h.with(t)

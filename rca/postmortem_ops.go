@@ -283,11 +283,12 @@ func (s *Service) GetPublished(ctx context.Context, u *auth.User, idOrKey string
 	return r, nil
 }
 
-// ExportMarkdown is the latest published revision as Markdown.
+// ExportMarkdown is the latest published revision as Markdown, as its
+// readers see it (ReadingMarkdown); ExportReading is the same, audited.
 func (s *Service) ExportMarkdown(ctx context.Context, u *auth.User, idOrKey string) (string, error) {
-	r, err := s.GetPublished(ctx, u, idOrKey, 0)
+	r, err := s.Reading(ctx, u, idOrKey)
 	if err != nil {
 		return "", err
 	}
-	return MarkdownExport(r.IncidentKey, r.Title, r.Severity, r.Revision, &r.PublishedAt, r.Content), nil
+	return ReadingMarkdown(r), nil
 }

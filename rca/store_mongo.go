@@ -27,6 +27,7 @@ type Store interface {
 	ReplacePostmortem(ctx context.Context, p *Postmortem, expected int64) error
 	PutRevision(ctx context.Context, r *Revision) error
 	Revision(ctx context.Context, id string, rev int) (Revision, error)
+	ImportStore
 }
 
 const (
@@ -48,7 +49,7 @@ func NewMongoStore(db *store.DB) *MongoStore { return &MongoStore{db: db} }
 
 func (s *MongoStore) Init(ctx context.Context) error {
 	bySeq := mongo.IndexModel{Keys: bson.D{{Key: "seq", Value: 1}}} // read by the search index feed
-	for _, c := range []string{incidentKeyColl, revisionsColl} {
+	for _, c := range []string{incidentKeyColl, revisionsColl, importsColl} {
 		if err := s.db.EnsureCollection(ctx, c); err != nil {
 			return err
 		}

@@ -46,6 +46,7 @@ type biFix struct {
 	incKey               string
 	riskKey              string
 	calID                string
+	webhookID            string
 	disabledTok          string
 	// etags caches If-Match values while a sweep only sends requests
 	// that must be refused (nil: read afresh for each request).
@@ -95,6 +96,15 @@ func newBIFix(t *testing.T) *biFix {
 	res = w.as(t, adminName, req{method: http.MethodPatch, path: "/api/v1/users/" + biDisabled, body: map[string]any{"disabled": true},
 		header: map[string]string{"If-Match": res.Header.Get("ETag")}})
 	require.Equal(t, http.StatusOK, res.StatusCode, "disable: %s", res.body)
+
+	res = w.as(t, adminName, req{method: http.MethodPost, path: "/api/v1/webhooks", body: map[string]any{
+		"url": "https://hooks.example.com/bi", "events": []any{"case.created"}, "secret": "bi-secret-0123456789"}})
+	require.Equal(t, http.StatusCreated, res.StatusCode, "webhook: %s", res.body)
+	var hook struct {
+		ID string `json:"id"`
+	}
+	res.json(t, &hook)
+	f.webhookID = hook.ID
 
 	f.routes = f.table(t)
 	return f
@@ -148,6 +158,8 @@ func (f *biFix) table(t *testing.T) map[string]biRoute {
 		"POST /api/v1/cases":                               {url: "/api/v1/cases", as: L, body: map[string]any{"title": "A new case", "summary": "Reported.", "actor": map[string]any{"actor_id": "bi-actor-2", "handle": "h"}, "policy_areas": []any{"fraud_scam"}, "severity": "sev3", "source_kind": "reactive", "source_channel": "user_report", "team": "fraud", "tags": []any{"t1"}}},
 		"GET /api/v1/cases":                                {url: "/api/v1/cases", as: L},
 		"GET /api/v1/cases/:id":                            {url: cp, as: L, params: idC},
+		"GET /api/v1/cases/:id.md":                         {url: cp + ".md", as: L, params: idC},
+		"GET /api/v1/cases/:id.pdf":                        {url: cp + ".pdf", as: L, params: idC},
 		"PATCH /api/v1/cases/:id":                          {url: cp, as: L, params: idC, ifMatch: cp, body: map[string]any{"summary": "probe", "behaviors": []any{map[string]any{"text": "spams", "tag": "spam"}}}},
 		"POST /api/v1/cases/:id/transitions":               {url: cp + "/transitions", as: L, params: idC, body: map[string]any{"to": "triage", "reason": "probe"}},
 		"POST /api/v1/cases/:id/notes":                     {url: cp + "/notes", as: L, params: idC, body: map[string]any{"text": "probe"}},
@@ -183,6 +195,10 @@ func (f *biFix) table(t *testing.T) map[string]biRoute {
 		"GET /api/v1/rca/classifier":                     {url: "/api/v1/rca/classifier", as: L},
 		"GET /api/v1/postmortems":                        {url: "/api/v1/postmortems", as: L},
 		"GET /api/v1/postmortems/:id":                    {url: "/api/v1/postmortems/" + ik, as: L, params: idI},
+		"GET /api/v1/postmortems/:id.md":                 {url: "/api/v1/postmortems/" + ik + ".md", as: L, params: idI},
+		"GET /api/v1/postmortems/:id.pdf":                {url: "/api/v1/postmortems/" + ik + ".pdf", as: L, params: idI},
+		"GET /api/v1/enforcements":                       {url: "/api/v1/enforcements", as: L},
+		"GET /api/v1/reports/enforcement":                {url: "/api/v1/reports/enforcement", as: L},
 		"GET /api/v1/reports/root-causes":                {url: "/api/v1/reports/root-causes", as: L},
 
 		"POST /api/v1/risks":                                 {url: "/api/v1/risks", as: L, body: map[string]any{"title": "Fake giveaways", "description": "Giveaways that ask for card numbers.", "policy_areas": []any{"fraud_scam"}, "owner": L, "discovery": "proactive"}},
@@ -217,6 +233,12 @@ func (f *biFix) table(t *testing.T) map[string]biRoute {
 		"GET /api/v1/search":       {url: "/api/v1/search", as: L},
 		"GET /api/v1/audit":        {url: "/api/v1/audit", as: adminName},
 		"GET /api/v1/audit/verify": {url: "/api/v1/audit/verify", as: adminName},
+
+		"GET /api/v1/webhooks": {url: "/api/v1/webhooks", as: adminName},
+		"POST /api/v1/webhooks": {url: "/api/v1/webhooks", as: adminName, body: map[string]any{"url": "https://hooks.example.com/casefile",
+			"events": []any{"case.created", "sla.breached"}, "secret": "0123456789abcdef-secret", "format": "slack"}},
+		"DELETE /api/v1/webhooks/:id":         {url: "/api/v1/webhooks/" + f.webhookID, as: adminName, params: p("id", f.webhookID)},
+		"GET /api/v1/webhooks/:id/deliveries": {url: "/api/v1/webhooks/" + f.webhookID + "/deliveries", as: adminName, params: p("id", f.webhookID)},
 	}
 }
 
@@ -306,7 +328,8 @@ func (f *biFix) state(t *testing.T) map[string]string {
 		res := f.get(t, path, f.tok[as])
 		s[path] = fmt.Sprintf("%d %s %s", res.StatusCode, res.Header.Get("ETag"), res.body)
 	}
-	for _, p := range []string{"/api/v1/users?limit=200", "/api/v1/users/" + investigatorName, "/api/v1/users/" + adminName, "/api/v1/taxonomy", "/api/v1/users/" + biDisabled} {
+	for _, p := range []string{"/api/v1/users?limit=200", "/api/v1/users/" + investigatorName, "/api/v1/users/" + adminName, "/api/v1/taxonomy", "/api/v1/users/" + biDisabled,
+		"/api/v1/webhooks?limit=200"} {
 		read(p, adminName)
 	}
 	for _, p := range []string{"/api/v1/cases/" + f.caseKey, "/api/v1/cases/" + f.caseKey + "/timeline?limit=200",
@@ -563,9 +586,13 @@ var biQueryParams = map[string][]string{
 	"GET /api/v1/reports/quality":                      {"by", "group"},
 	"GET /api/v1/reports/vendors":                      {"group"},
 	"GET /api/v1/reports/root-causes":                  {"interval"},
+	"GET /api/v1/enforcements":                         {"from", "to", "policy_area", "action", "include_actor", "format", "cursor"},
+	"GET /api/v1/reports/enforcement":                  {"from", "to", "format"},
 	"GET /api/v1/cases/:id/timeline":                   {"cursor"},
 	"GET /api/v1/postmortems/:id":                      {"revision"},
 	"GET /api/v1/cases/:id/enforcement/recommendation": {"policy_area"},
+	"GET /api/v1/webhooks":                             {"cursor"},
+	"GET /api/v1/webhooks/:id/deliveries":              {"cursor"},
 }
 
 // biFreeFilters are filters that take any value: an operator there must

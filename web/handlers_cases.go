@@ -33,6 +33,10 @@ type CaseService interface {
 	ActorProfile(ctx context.Context, u *auth.User, actorID string, m auth.Meta) (cases.Profile, error)
 	Taxonomy(ctx context.Context) (cases.Taxonomy, int64, error)
 	SetTaxonomy(ctx context.Context, u *auth.User, t cases.Taxonomy, ifMatch int64, m auth.Meta) (cases.Taxonomy, int64, error)
+	// Exports (handlers_export.go).
+	ExportMarkdown(ctx context.Context, u *auth.User, idOrKey, format string, m auth.Meta) (cases.Export, error)
+	Enforcements(ctx context.Context, u *auth.User, idx cases.DecisionIndex, q cases.EnforcementQuery, m auth.Meta) (cases.EnforcementPage, error)
+	EnforcementReport(ctx context.Context, u *auth.User, idx cases.DecisionIndex, from, to time.Time) (cases.EnforcementReport, error)
 }
 
 type caseCreateRequest struct {

@@ -33,6 +33,7 @@ type RCAService interface {
 	GetPublished(ctx context.Context, u *auth.User, idOrKey string, rev int) (rca.PublishedPostmortem, error)
 	Reading(ctx context.Context, u *auth.User, idOrKey string) (rca.Reading, error)
 	ExportMarkdown(ctx context.Context, u *auth.User, idOrKey string) (string, error)
+	ExportReading(ctx context.Context, u *auth.User, idOrKey, format string, m auth.Meta) (rca.Export, error)
 	RootCauses(ctx context.Context, u *auth.User, from, to time.Time, interval string) (rca.RootCauseReport, error)
 }
 
@@ -407,20 +408,11 @@ func handlePostmortemComment(svc RCAService, g guard) fiber.Handler {
 	}
 }
 
-// handlePublishedGet serves /postmortems/{id} and, when the id ends in
-// ".md", the Markdown export.
+// handlePublishedGet serves /postmortems/{id}; the .md and .pdf exports
+// have their own routes (handlePostmortemExport).
 func handlePublishedGet(svc RCAService) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		id := c.Params("id")
-		if key, ok := strings.CutSuffix(id, ".md"); ok {
-			md, err := svc.ExportMarkdown(c.UserContext(), caller(c), key)
-			if err != nil {
-				return err
-			}
-			c.Set(fiber.HeaderContentType, "text/markdown; charset=utf-8")
-			c.Set(fiber.HeaderContentDisposition, `attachment; filename="`+key+`.md"`)
-			return c.SendString(md)
-		}
 		rev := 0
 		if s := c.Query("revision"); s != "" {
 			n, err := strconv.Atoi(s)

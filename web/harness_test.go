@@ -101,6 +101,7 @@ type harness struct {
 	clock *fakeclock.Clock
 	key   ed25519.PrivateKey
 	logs  *syncBuffer
+	api   *apiRecorder // the API exchanges, checked against openapi.yaml
 }
 
 func newHarness(t *testing.T, opts ...harnessOptions) *harness {
@@ -153,10 +154,12 @@ func newHarness(t *testing.T, opts ...harnessOptions) *harness {
 		Risks:          all.Risks,
 		Search:         all.Searcher,
 		Quality:        all.Quality,
+		Webhooks:       all.Webhooks,
 		Now:            clock.Now,
 		MaxAttachment:  o.maxAttachment,
 	})
-	return &harness{app: app, db: db, svc: svc, audit: audit, cases: caseSvc, rca: rcaSvc, clock: clock, key: priv, logs: logs}
+	return &harness{app: app, db: db, svc: svc, audit: audit, cases: caseSvc, rca: rcaSvc, clock: clock, key: priv, logs: logs,
+		api: newAPIRecorder(t, app)}
 }
 
 // response is an answer with its body read.
@@ -217,6 +220,7 @@ func (h *harness) do(t *testing.T, r req) response {
 	defer res.Body.Close()
 	b, err := io.ReadAll(res.Body)
 	require.NoError(t, err)
+	h.api.record(hr, res, b)
 	return response{Response: res, body: b}
 }
 

@@ -16,6 +16,7 @@ func registerRoutes(app *fiber.App, d Deps) {
 	app.Get("/healthz", handleHealth)
 	app.Get("/readyz", handleReady(d.Ready))
 	app.Get("/metrics", adaptor.HTTPHandler(promhttp.HandlerFor(d.Metrics, promhttp.HandlerOpts{})))
+	app.Get("/api/openapi.json", handleOpenAPI(d.Logger))
 
 	g := guard{audit: d.Audit, trusted: d.TrustedProxies}
 	api := app.Group("/api/v1")
@@ -36,7 +37,11 @@ func registerRoutes(app *fiber.App, d Deps) {
 
 	authed.Get("/actors/:actor_id", handleActorProfile(d.Cases, g))
 	authed.Post("/cases", handleCaseCreate(d.Cases, g))
-	authed.Get("/cases", handleCaseList(d.Search, d.Now))
+	authed.Get("/cases", csvOr(handleCaseListCSV(d.Search, d.Now, g), handleCaseList(d.Search, d.Now)))
+	// Before /cases/:id, which would take "CF-2026-1.md" as an id; Fiber
+	// reads the "." after a parameter as a literal.
+	authed.Get("/cases/:id.md", handleCaseExport(d.Cases, g, asMarkdown, "id"))
+	authed.Get("/cases/:id.pdf", handleCaseExport(d.Cases, g, asPDF, "id"))
 	authed.Get("/cases/:id", handleCaseGet(d.Cases, g))
 	authed.Patch("/cases/:id", handleCasePatch(d.Cases, g))
 	authed.Post("/cases/:id/transitions", handleCaseTransition(d.Cases, g))
@@ -67,8 +72,13 @@ func registerRoutes(app *fiber.App, d Deps) {
 	authed.Post("/rca/classify", handleClassify(d.RCA))
 	authed.Get("/rca/classifier", handleClassifierStats(d.RCA))
 	authed.Get("/postmortems", handlePostmortemList(d.Search, d.Now))
-	authed.Get("/postmortems/:id", handlePublishedGet(d.RCA)) // also /postmortems/{id}.md
+	authed.Get("/postmortems/:id.md", handlePostmortemExport(d.RCA, g, asMarkdown, "id"))
+	authed.Get("/postmortems/:id.pdf", handlePostmortemExport(d.RCA, g, asPDF, "id"))
+	authed.Get("/postmortems/:id", handlePublishedGet(d.RCA))
 	authed.Get("/reports/root-causes", handleRootCauseReport(d.RCA))
+	// Transparency: applied enforcements row by row, and their counts.
+	authed.Get("/enforcements", handleEnforcements(d.Cases, d.Search, g))
+	authed.Get("/reports/enforcement", handleEnforcementReport(d.Cases, d.Search))
 
 	// Risk register. riskGate refuses callers who may not read risks
 	// before any body is read.
@@ -108,6 +118,11 @@ func registerRoutes(app *fiber.App, d Deps) {
 	authed.Get("/search", handleSearch(d.Search))
 	authed.Get("/cases/:id/similar", handleCaseSimilar(d.Cases, d.Search, g))
 	authed.Get("/incidents/:id/similar", handleIncidentSimilar(d.RCA, d.Search))
+
+	authed.Get("/webhooks", handleWebhookList(d.Webhooks, g))
+	authed.Post("/webhooks", handleWebhookCreate(d.Webhooks, g))
+	authed.Delete("/webhooks/:id", handleWebhookDelete(d.Webhooks, g))
+	authed.Get("/webhooks/:id/deliveries", handleWebhookDeliveries(d.Webhooks, g))
 
 	authed.Get("/audit", handleAuditList(d.Audit, g))
 	authed.Get("/audit/verify", handleAuditVerify(d.Audit, g))

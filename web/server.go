@@ -66,6 +66,8 @@ type Deps struct {
 	Search Searcher
 	// Quality runs QA sampling, reviews and scorecards.
 	Quality *quality.Service
+	// Webhooks manages outgoing webhooks (admin).
+	Webhooks WebhookService
 	// Now is the clock (SLA states in lists); nil means time.Now.
 	Now func() time.Time
 	// MaxAttachment limits one evidence file; 0 means the default 25 MiB.

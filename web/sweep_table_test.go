@@ -38,6 +38,8 @@ var sweepTable = map[string]sweepEntry{
 	"GET /healthz": {want: expect{200, 200, 200, 200, 200, 200}},
 	"GET /readyz":  {want: expect{200, 200, 200, 200, 200, 200}},
 	"GET /metrics": {want: expect{200, 200, 200, 200, 200, 200}},
+	// The OpenAPI document is public.
+	"GET /api/openapi.json": {want: expect{200, 200, 200, 200, 200, 200}},
 
 	// --- sign-in: public, so the role does not matter: the anonymous
 	// caller sends a bad credential and is refused ---
@@ -59,6 +61,14 @@ var sweepTable = map[string]sweepEntry{
 	"GET /api/v1/audit":        {want: expect{401, 200, 403, 403, 403, 403}},
 	"GET /api/v1/audit/verify": {want: expect{401, 200, 403, 403, 403, 403}},
 
+	// --- webhooks: admin only; fillPath names a webhook that does not
+	// exist, which only an admin gets as far as looking up ---
+	"GET /api/v1/webhooks": {want: expect{401, 200, 403, 403, 403, 403}},
+	"POST /api/v1/webhooks": {want: expect{401, skip, 403, 403, 403, 403},
+		body: jsonBody(map[string]any{"url": "https://hooks.example.com/sweep", "events": []string{"case.created"}, "secret": "sweep-secret-0123456789"})},
+	"DELETE /api/v1/webhooks/:id":         {want: expect{401, miss, 403, 403, 403, 403}},
+	"GET /api/v1/webhooks/:id/deliveries": {want: expect{401, miss, 403, 403, 403, 403}},
+
 	// --- actors: investigators read any actor's profile (it lists only
 	// the cases they may see); a vendor agent only through its cases ---
 	"GET /api/v1/actors/:actor_id": {want: expect{401, 200, 200, 200, 404, 404}},
@@ -67,6 +77,9 @@ var sweepTable = map[string]sweepEntry{
 	"POST /api/v1/cases":    {want: expect{401, skip, skip, skip, 403, 403}, body: jsonBody(newCase("sweep-new-actor", "", "fraud", ""))},
 	"GET /api/v1/cases":     {want: expect{401, 200, 200, 200, 200, 403}, query: "?limit=200"},
 	"GET /api/v1/cases/:id": {want: expect{401, 200, 200, 404, 404, 404}},
+	// The exports read the case as GET does.
+	"GET /api/v1/cases/:id.md":  {want: expect{401, 200, 200, 404, 404, 404}},
+	"GET /api/v1/cases/:id.pdf": {want: expect{401, 200, 200, 404, 404, 404}},
 	"PATCH /api/v1/cases/:id": {want: expect{401, miss, miss, 404, 404, 404}, match: "case",
 		body: jsonBody(map[string]any{"summary": "probe"})},
 	"POST /api/v1/cases/:id/transitions": {want: expect{401, miss, miss, 404, 404, 404}, body: jsonBody(map[string]any{"to": "triage", "reason": "probe"})},
@@ -121,6 +134,13 @@ var sweepTable = map[string]sweepEntry{
 	"GET /api/v1/postmortems":         {want: expect{401, 200, 200, 200, 403, 200}},
 	"GET /api/v1/postmortems/:id":     {want: expect{401, 404, 404, 404, 404, 404}},
 	"GET /api/v1/reports/root-causes": {want: expect{401, 200, 200, 403, 403, 200}},
+	// The exports of the published reading: the draft is not one.
+	"GET /api/v1/postmortems/:id.md":  {want: expect{401, 404, 404, 404, 404, 404}},
+	"GET /api/v1/postmortems/:id.pdf": {want: expect{401, 404, 404, 404, 404, 404}},
+	// Transparency: rows of the cases the caller may read only (the leak
+	// check reads the CSV); leadership reads the counts, never case keys.
+	"GET /api/v1/enforcements":        {want: expect{401, 200, 200, 200, 200, 403}, query: "?format=csv"},
+	"GET /api/v1/reports/enforcement": {want: expect{401, 200, 200, 403, 403, 200}},
 
 	// --- risk register: riskGate refuses vendor agents before anything;
 	// leadership reads but edits nothing; the risk is linked to all three
@@ -181,6 +201,10 @@ var sweepTable = map[string]sweepEntry{
 	"GET /cases/new":  {want: expect{303, 200, 200, 200, 403, 403}},
 	"POST /cases/new": {want: expect{401, skip, skip, skip, 403, 403}, body: formBody(caseForm)},
 	"GET /cases/:key": {want: expect{303, 200, 200, 404, 404, 404}},
+	// Downloads: the list as CSV (readable cases only), the case as a file.
+	"GET /cases.csv":             {want: expect{303, 200, 200, 200, 200, 403}},
+	"GET /cases/:key/export.md":  {want: expect{303, 200, 200, 404, 404, 404}},
+	"GET /cases/:key/export.pdf": {want: expect{303, 200, 200, 404, 404, 404}},
 	"POST /cases/:key/edit": {want: expect{401, miss, miss, 404, 404, 404},
 		body: versioned("case", map[string]string{"title": "probe", "summary": "probe", "severity": "sev3", "policy_areas": "fraud_scam"})},
 	"POST /cases/:key/reassign":   {want: expect{401, miss, miss, 404, 404, 404}, body: versioned("case", map[string]string{"assignee": ottoName})},
@@ -218,6 +242,8 @@ var sweepTable = map[string]sweepEntry{
 	"POST /incidents/:key/postmortem/:step":    {want: expect{401, miss, miss, miss, 403, 403}, body: versioned("pm", nil)},
 	"GET /postmortems":                         {want: expect{303, 200, 200, 200, 403, 200}},
 	"GET /postmortems/:key":                    {want: expect{303, 404, 404, 404, 403, 404}},
+	"GET /postmortems/:key/export.md":          {want: expect{303, 404, 404, 404, 403, 404}},
+	"GET /postmortems/:key/export.pdf":         {want: expect{303, 404, 404, 404, 403, 404}},
 
 	// --- pages: lead work ---
 	"GET /approvals": {want: expect{303, 200, 200, 403, 403, 403}},

@@ -117,6 +117,11 @@ func fillPath(t *testing.T, route string, tg sweepTarget) string {
 			coll = s
 			continue
 		}
+		// A parameter with a literal suffix (":id.md"): the suffix stays.
+		suffix := ""
+		if j := strings.IndexByte(s, '.'); j > 0 {
+			s, suffix = s[:j], s[j:]
+		}
 		v := ""
 		switch s {
 		case ":id", ":key":
@@ -133,6 +138,8 @@ func fillPath(t *testing.T, route string, tg sweepTarget) string {
 				v = tg.Set
 			case "alerts":
 				v = tg.Alert
+			case "webhooks":
+				v = "wh_000000000000000000000000" // none (admin only: see the table)
 			}
 		case ":n":
 			switch coll {
@@ -161,7 +168,7 @@ func fillPath(t *testing.T, route string, tg sweepTarget) string {
 			v = "submit"
 		}
 		require.NotEmpty(t, v, "the sweep cannot fill %s in %s: teach fillPath", s, route)
-		segs[i] = url.PathEscape(v)
+		segs[i] = url.PathEscape(v) + suffix
 	}
 	return strings.Join(segs, "/")
 }

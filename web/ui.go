@@ -94,6 +94,7 @@ func registerUI(app *fiber.App, d Deps, g guard) {
 	u.routesIncidents(pages)
 	u.routesLead(pages)
 	u.routesInsight(pages)
+	u.routesExports(pages)
 }
 
 // pageRouter registers routes with its pre handlers in front of theirs.

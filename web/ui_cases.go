@@ -129,7 +129,9 @@ func (u *ui) queuePage(c *fiber.Ctx) error {
 }
 
 type caseListData struct {
-	Filter      map[string]string
+	Filter map[string]string
+	// CSV downloads the list with its filters and sort (/cases.csv).
+	CSV         string
 	Rows        []row
 	Total       uint64
 	From, To    int
@@ -169,6 +171,7 @@ func (u *ui) caseListPage(c *fiber.Ctx) error {
 			q.Set(k, v)
 		}
 	}
+	data.CSV = "/cases.csv?" + q.Encode()
 	if c.Query("limit") != "" {
 		q.Set("limit", c.Query("limit"))
 	}

@@ -27,8 +27,16 @@ type app struct {
 
 // open connects the store (starting the embedded one if no URI is set),
 // loads keys, prepares every collection and opens the search index. reg
-// receives the index feed's metrics (nil: none).
-func open(ctx context.Context, cfg config.Config, log *slog.Logger, reg prometheus.Registerer) (a *app, err error) {
+// receives the store's, the index feed's and the domain's metrics (nil:
+// none).
+func open(ctx context.Context, cfg config.Config, log *slog.Logger, reg prometheus.Registerer) (*app, error) {
+	return openWith(ctx, cfg, log, reg, nil)
+}
+
+// openWith is open with tune (when not nil) changing how the services are
+// built (casefile demo sets their clock, to seed a past spread over
+// weeks, and loads in bulk).
+func openWith(ctx context.Context, cfg config.Config, log *slog.Logger, reg prometheus.Registerer, tune func(*wire.Config)) (a *app, err error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
@@ -47,15 +55,19 @@ func open(ctx context.Context, cfg config.Config, log *slog.Logger, reg promethe
 		}
 		uri = a.emb.URI()
 	}
-	if a.db, err = store.Open(ctx, uri, cfg.Database, a.emb); err != nil {
+	if a.db, err = store.Open(ctx, uri, cfg.Database, a.emb, store.WithMetrics(reg)); err != nil {
 		return a, err
 	}
 	key, err := auth.LoadOrCreateKey(cfg.JWTKeyFile)
 	if err != nil {
 		return a, err
 	}
-	a.Services, err = wire.New(ctx, wire.Config{DB: a.db, Keys: auth.NewKeySet(key), Now: time.Now, Logger: log,
-		IndexDir: cfg.DataDir, Registerer: reg})
+	wc := wire.Config{DB: a.db, Keys: auth.NewKeySet(key), Now: time.Now, Logger: log,
+		IndexDir: cfg.DataDir, Registerer: reg, Webhooks: webhookOptions(cfg)}
+	if tune != nil {
+		tune(&wc)
+	}
+	a.Services, err = wire.New(ctx, wc)
 	return a, err
 }
 

@@ -68,7 +68,7 @@ func startChild(t *testing.T, dataDir string) (*server, *exec.Cmd) {
 	select {
 	case a := <-addr:
 		return &server{base: "http://" + a}, child
-	case <-time.After(60 * time.Second):
+	case <-time.After(5 * time.Minute):
 		t.Fatal("the child did not start")
 		return nil, nil
 	}

@@ -34,6 +34,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return restore(ctx, rest, getenv, stdout)
 	case cmd == "load":
 		return load(ctx, rest, getenv, stdout)
+	case cmd == "import":
+		return importCmd(ctx, rest, getenv, stdout)
+	case cmd == "demo":
+		return demoCmd(ctx, rest, getenv, stdout)
 	case cmd == "version":
 		fmt.Fprintln(stdout, "casefile", version)
 		return nil
@@ -57,6 +61,13 @@ func usage(w io.Writer) {
   casefile restore FILE [flags]
                              restore a snapshot into an empty data dir (the index rebuilds at start)
   casefile load [flags]      drive a running server over HTTP and report throughput and latency
+  casefile import postmortems DIR [--as USER] [--acknowledge-pii] [flags]
+                             import Markdown postmortems (YAML front matter) as published postmortems
+  casefile import cases FILE.csv [--as USER] [flags]
+                             import cases from CSV; re-running creates no duplicates
+                             (both: server stopped when the store is embedded; see casefile import --help)
+  casefile demo [--seed N] [--cases N] [--seed-only] [flags]
+                             seed a demo dataset into an empty data dir, then serve it
   casefile version`)
 	config.Usage(w)
 }

@@ -76,7 +76,7 @@ func startServer(t *testing.T, dataDir string, env map[string]string) *server {
 		s.base = "http://" + a
 	case err := <-s.done:
 		t.Fatalf("run returned before listening: %v\n%s", err, s.out.String())
-	case <-time.After(60 * time.Second):
+	case <-time.After(5 * time.Minute):
 		t.Fatalf("server did not start\n%s", s.out.String())
 	}
 	t.Cleanup(func() { s.shutdown(t) })
@@ -108,7 +108,7 @@ func (s *server) shutdown(t *testing.T) {
 	select {
 	case err := <-s.done:
 		assert.NoError(t, err, "run returns cleanly on shutdown")
-	case <-time.After(30 * time.Second):
+	case <-time.After(2 * time.Minute):
 		t.Error("server did not shut down")
 	}
 }

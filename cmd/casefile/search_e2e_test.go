@@ -329,7 +329,7 @@ func TestSearchCatchUpSurvivesKill(t *testing.T) {
 	select {
 	case a := <-addr:
 		cs = &server{base: "http://" + a}
-	case <-time.After(60 * time.Second):
+	case <-time.After(5 * time.Minute):
 		t.Fatal("the child did not start")
 	}
 

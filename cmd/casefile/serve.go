@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"casefile.dev/casefile/internal/config"
+	"casefile.dev/casefile/internal/webhook"
 	"casefile.dev/casefile/web"
 )
 
@@ -58,6 +59,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		Risks:          a.Risks,
 		Search:         a.Searcher,
 		Quality:        a.Quality,
+		Webhooks:       a.Webhooks,
 		MaxAttachment:  cfg.MaxAttachment,
 	})
 
@@ -83,6 +85,13 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			a.Feed.Poll(bg, time.Second)
 		}
 	}()
+	// Outgoing webhooks: Run returns once bg ends and attempts in flight
+	// are drained (bounded).
+	hooksDone := make(chan struct{})
+	go func() {
+		defer close(hooksDone)
+		a.Webhooks.Run(bg)
+	}()
 	log.Info("listening", "addr", ln.Addr().String(), "store", storeKind(a), "data_dir", cfg.DataDir, "version", version)
 
 	select {
@@ -97,8 +106,15 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	<-served
 	stopBg()
 	<-synced
+	<-hooksDone
 	log.Info("stopped")
 	return nil
+}
+
+// webhookOptions are the webhook settings of cfg.
+func webhookOptions(cfg config.Config) webhook.Options {
+	return webhook.Options{AllowInsecure: cfg.WebhookAllowInsecure, PublicURL: cfg.PublicURL,
+		PollInterval: cfg.WebhookPollInterval, SLAInterval: cfg.SLACheckInterval}
 }
 
 func storeKind(a *app) string {

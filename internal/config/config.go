@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net/netip"
+	"net/url"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -27,6 +28,16 @@ type Config struct {
 	TrustedProxies  []netip.Prefix
 	ShutdownTimeout time.Duration
 	MaxAttachment   int64
+	// PublicURL is the base URL people open Casefile at, without a
+	// trailing slash ("" when unset); links sent outside (webhooks) use it.
+	PublicURL string
+	// WebhookAllowInsecure lets webhooks use http:// and loopback or
+	// private addresses (tests, local receivers); off, they are refused.
+	WebhookAllowInsecure bool
+	// WebhookPollInterval is how often the webhook dispatcher looks for
+	// other instances' writes; SLACheckInterval how often breached SLAs are.
+	WebhookPollInterval time.Duration
+	SLACheckInterval    time.Duration
 	// AdminPassword sets the first admin's password; environment only, so
 	// it never shows in a process list.
 	AdminPassword string
@@ -36,6 +47,10 @@ type Config struct {
 type setting struct {
 	flag, env, def, help string
 }
+
+// switches are the settings that may be given as a bare flag
+// (--webhook-allow-insecure for --webhook-allow-insecure=true).
+var switches = map[string]bool{"webhook-allow-insecure": true}
 
 var settings = []setting{
 	{"addr", "CASEFILE_ADDR", "127.0.0.1:8080", "listen address"},
@@ -47,6 +62,10 @@ var settings = []setting{
 	{"trusted-proxies", "CASEFILE_TRUSTED_PROXIES", "", "comma-separated IPs or CIDRs of reverse proxies whose X-Forwarded-For is believed"},
 	{"shutdown-timeout", "CASEFILE_SHUTDOWN_TIMEOUT", "20s", "how long to drain requests on SIGINT/SIGTERM"},
 	{"max-attachment-mb", "CASEFILE_MAX_ATTACHMENT_MB", "25", "largest evidence file accepted, in MiB"},
+	{"public-url", "CASEFILE_PUBLIC_URL", "", "base URL people open Casefile at (https://casefile.example.com); webhook payloads link to it"},
+	{"webhook-allow-insecure", "CASEFILE_WEBHOOK_ALLOW_INSECURE", "false", "let webhooks use http:// and loopback or private addresses (testing only: it opens the way to server-side request forgery)"},
+	{"webhook-poll-interval", "CASEFILE_WEBHOOK_POLL_INTERVAL", "10s", "how often webhooks look for other instances' writes"},
+	{"sla-check-interval", "CASEFILE_SLA_CHECK_INTERVAL", "1m", "how often breached SLAs are looked for (sla.breached webhooks)"},
 }
 
 // Usage writes the settings table.
@@ -83,6 +102,12 @@ func Register(fs *flag.FlagSet, getenv func(string) string) func() (Config, erro
 		def := s.def
 		if v := getenv(s.env); v != "" {
 			def = v
+		}
+		if switches[s.flag] {
+			v := def
+			fs.Var(boolFlag{&v}, s.flag, s.help+" (env "+s.env+")")
+			vals[s.flag] = &v
+			continue
 		}
 		vals[s.flag] = fs.String(s.flag, def, s.help+" (env "+s.env+")")
 	}
@@ -122,8 +147,58 @@ func Register(fs *flag.FlagSet, getenv func(string) string) func() (Config, erro
 		if err != nil {
 			problems = append(problems, fmt.Errorf("--trusted-proxies: %w", err))
 		}
+		if c.PublicURL, err = parsePublicURL(*vals["public-url"]); err != nil {
+			problems = append(problems, fmt.Errorf("--public-url: %w", err))
+		}
+		if c.WebhookAllowInsecure, err = strconv.ParseBool(*vals["webhook-allow-insecure"]); err != nil {
+			problems = append(problems, fmt.Errorf("--webhook-allow-insecure %q: must be true or false", *vals["webhook-allow-insecure"]))
+		}
+		for _, d := range []struct {
+			flag string
+			to   *time.Duration
+		}{{"webhook-poll-interval", &c.WebhookPollInterval}, {"sla-check-interval", &c.SLACheckInterval}} {
+			v, err := time.ParseDuration(*vals[d.flag])
+			if err != nil || v < time.Second {
+				problems = append(problems, fmt.Errorf("--%s %q: must be a duration of at least 1s", d.flag, *vals[d.flag]))
+			}
+			*d.to = v
+		}
 		return c, errors.Join(problems...)
 	}
+}
+
+// boolFlag is a flag.Value that may be given bare (--flag means true),
+// kept as text so that it goes through the same parsing as the env value.
+type boolFlag struct{ v *string }
+
+func (b boolFlag) String() string {
+	if b.v == nil {
+		return ""
+	}
+	return *b.v
+}
+
+func (b boolFlag) Set(s string) error {
+	if _, err := strconv.ParseBool(s); err != nil {
+		return errors.New("must be true or false")
+	}
+	*b.v = s
+	return nil
+}
+
+func (b boolFlag) IsBoolFlag() bool { return true }
+
+// parsePublicURL checks an absolute http(s) base URL without query or
+// fragment and drops its trailing slash.
+func parsePublicURL(s string) (string, error) {
+	if s == "" {
+		return "", nil
+	}
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		return "", fmt.Errorf("%q: must be an absolute http(s) URL such as https://casefile.example.com", s)
+	}
+	return strings.TrimRight(s, "/"), nil
 }
 
 // ParsePrefixes reads a comma-separated list of IPs and CIDRs.

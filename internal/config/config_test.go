@@ -26,6 +26,33 @@ func TestParseDefaults(t *testing.T) {
 	assert.Equal(t, slog.LevelInfo, c.LogLevel)
 	assert.Equal(t, 20*time.Second, c.ShutdownTimeout)
 	assert.Empty(t, c.TrustedProxies)
+	assert.Equal(t, "", c.PublicURL)
+	assert.False(t, c.WebhookAllowInsecure, "webhooks need https and public addresses unless told otherwise")
+	assert.Equal(t, 10*time.Second, c.WebhookPollInterval)
+	assert.Equal(t, time.Minute, c.SLACheckInterval)
+}
+
+func TestParseWebhookSettings(t *testing.T) {
+	t.Run("env", func(t *testing.T) {
+		c, err := Parse(nil, env(map[string]string{"CASEFILE_PUBLIC_URL": "https://cf.example.com/", "CASEFILE_WEBHOOK_ALLOW_INSECURE": "true",
+			"CASEFILE_WEBHOOK_POLL_INTERVAL": "30s", "CASEFILE_SLA_CHECK_INTERVAL": "5m"}), io.Discard)
+		require.NoError(t, err)
+		assert.Equal(t, "https://cf.example.com", c.PublicURL, "the trailing slash is dropped")
+		assert.True(t, c.WebhookAllowInsecure)
+		assert.Equal(t, 30*time.Second, c.WebhookPollInterval)
+		assert.Equal(t, 5*time.Minute, c.SLACheckInterval)
+	})
+	t.Run("bare_switch_flag", func(t *testing.T) {
+		c, err := Parse([]string{"--webhook-allow-insecure", "--public-url", "http://localhost:8080/casefile"}, env(nil), io.Discard)
+		require.NoError(t, err)
+		assert.True(t, c.WebhookAllowInsecure)
+		assert.Equal(t, "http://localhost:8080/casefile", c.PublicURL)
+	})
+	t.Run("flag_false_beats_env_true", func(t *testing.T) {
+		c, err := Parse([]string{"--webhook-allow-insecure=false"}, env(map[string]string{"CASEFILE_WEBHOOK_ALLOW_INSECURE": "true"}), io.Discard)
+		require.NoError(t, err)
+		assert.False(t, c.WebhookAllowInsecure)
+	})
 }
 
 func TestParseFlagBeatsEnvBeatsDefault(t *testing.T) {
@@ -60,6 +87,12 @@ func TestParseRejectsBadValues(t *testing.T) {
 		{"negative duration", []string{"--shutdown-timeout", "-1s"}},
 		{"dotted database", []string{"--database", "a.b"}},
 		{"empty data dir", []string{"--data", ""}},
+		{"relative public url", []string{"--public-url", "casefile.example.com"}},
+		{"public url with a query", []string{"--public-url", "https://cf.example.com/?a=1"}},
+		{"ftp public url", []string{"--public-url", "ftp://cf.example.com"}},
+		{"switch not a bool", []string{"--webhook-allow-insecure=maybe"}},
+		{"poll interval too short", []string{"--webhook-poll-interval", "10ms"}},
+		{"sla interval not a duration", []string{"--sla-check-interval", "often"}},
 		{"stray argument", []string{"extra"}},
 	}
 	for _, tt := range tests {

@@ -38,7 +38,7 @@ type DB struct {
 
 // Open connects to uri and selects database name. When emb is the server uri
 // points at, writes are serialised and _id lookups get their SQLite index.
-func Open(ctx context.Context, uri, name string, emb *Embedded) (*DB, error) {
+func Open(ctx context.Context, uri, name string, emb *Embedded, with ...Option) (*DB, error) {
 	if name == "" {
 		return nil, errors.New("store: empty database name")
 	}
@@ -46,6 +46,9 @@ func Open(ctx context.Context, uri, name string, emb *Embedded) (*DB, error) {
 	if emb != nil {
 		// One socket, one process: a small pool avoids SQLite lock churn.
 		opts.SetMaxPoolSize(16)
+	}
+	for _, o := range with {
+		o(opts)
 	}
 	client, err := mongo.Connect(opts)
 	if err != nil {
