@@ -65,7 +65,7 @@ func TestRenderKeepsFormatting(t *testing.T) {
 	assert.Contains(t, strings.Fields(link[1]), "noreferrer")
 }
 
-func TestMarkdownExport(t *testing.T) {
+func TestReadingMarkdown(t *testing.T) {
 	published := time.Date(2026, 3, 13, 15, 0, 0, 0, time.FixedZone("CET", 3600))
 	c := Content{
 		Summary: "  The queue stalled.  ", Impact: "Reports waited.",
@@ -77,7 +77,7 @@ func TestMarkdownExport(t *testing.T) {
 		Detection: "Alert.", Response: "Drained.", WhatWentWell: "Fast page.", WhatWentWrong: "No owner.",
 		Lessons: "Own jobs.", Body: "Details **here**.",
 	}
-	md := MarkdownExport("INC-2026-7", "Queue stall", "sev1", 2, &published, c)
+	md := ReadingMarkdown(Reading{Revision: Revision{IncidentKey: "INC-2026-7", Title: "Queue stall", Severity: "sev1", Revision: 2, PublishedAt: published, Content: c}})
 
 	assert.True(t, strings.HasPrefix(md, "# Postmortem INC-2026-7: Queue stall\n\n- Severity: sev1\n- Revision: 2\n- Published: 2026-03-13T14:00:00Z\n"), md)
 	assert.Contains(t, md, "## Summary\n\nThe queue stalled.\n")
@@ -95,9 +95,9 @@ func TestMarkdownExport(t *testing.T) {
 	}
 	assert.Equal(t, "Resolved", c.Timeline[0].Event, "the content's timeline is not reordered")
 
-	draft := MarkdownExport("INC-2026-7", "Queue stall", "sev1", 1, nil, Content{Summary: "s"})
-	assert.NotContains(t, draft, "Published:")
-	assert.NotContains(t, draft, "## Timeline")
+	bare := ReadingMarkdown(Reading{Revision: Revision{IncidentKey: "INC-2026-7", Title: "Queue stall", Severity: "sev1", Revision: 1, Content: Content{Summary: "s"}}})
+	assert.NotContains(t, bare, "Published:")
+	assert.NotContains(t, bare, "## Timeline")
 }
 
 // unsafeMarkup reports what in rendered HTML could run script: a script

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"regexp"
-	"slices"
 	"strings"
 	"time"
 
@@ -271,37 +270,4 @@ func containsWord(s, w string) bool {
 
 func isWordByte(b byte) bool {
 	return b == '_' || b >= '0' && b <= '9' || b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z'
-}
-
-// MarkdownExport writes a postmortem revision as one Markdown document.
-func MarkdownExport(key, title string, sev Severity, rev int, published *time.Time, c Content) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "# Postmortem %s: %s\n\n", key, title)
-	fmt.Fprintf(&b, "- Severity: %s\n- Revision: %d\n", sev, rev)
-	if published != nil {
-		fmt.Fprintf(&b, "- Published: %s\n", published.UTC().Format(time.RFC3339))
-	}
-	section := func(h, text string) {
-		if strings.TrimSpace(text) != "" {
-			fmt.Fprintf(&b, "\n## %s\n\n%s\n", h, strings.TrimSpace(text))
-		}
-	}
-	section("Summary", c.Summary)
-	section("Impact", c.Impact)
-	if len(c.Timeline) > 0 {
-		b.WriteString("\n## Timeline\n\n")
-		tl := slices.Clone(c.Timeline)
-		slices.SortStableFunc(tl, func(a, b TimelineItem) int { return a.At.Compare(b.At) })
-		for _, t := range tl {
-			fmt.Fprintf(&b, "- %s: %s\n", t.At.UTC().Format(time.RFC3339), t.Event)
-		}
-	}
-	section("Detection", c.Detection)
-	section("Response", c.Response)
-	section("What went well", c.WhatWentWell)
-	section("What went wrong", c.WhatWentWrong)
-	section("Where we got lucky", c.WhereWeGotLucky)
-	section("Lessons", c.Lessons)
-	section("Details", c.Body)
-	return b.String()
 }

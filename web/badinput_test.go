@@ -183,7 +183,7 @@ func (f *biFix) table(t *testing.T) map[string]biRoute {
 		"PATCH /api/v1/incidents/:id":                    {url: ip, as: L, params: idI, ifMatch: ip, body: map[string]any{"title": "Scam wave, renamed", "detection": "dashboards"}},
 		"PUT /api/v1/incidents/:id/rca":                  {url: ip + "/rca", as: L, params: idI, body: map[string]any{"problem_statement": "Scams stayed up.", "root_causes": []any{map[string]any{"description": "Too few reviewers", "category": "process", "subcategory": "capacity", "five_whys": []any{"why"}}}, "contributing_factors": []any{"weekend"}, "mitigation_gaps": []any{map[string]any{"mitigation": "sweep", "why": "slow"}}}},
 		"POST /api/v1/incidents/:id/action-items":        {url: ip + "/action-items", as: L, params: idI, body: map[string]any{"title": "Train reviewers", "owner": L, "kind": "prevent"}},
-		"PATCH /api/v1/incidents/:id/action-items/:n":    {url: ip + "/action-items/1", as: L, params: p("id", ik, "n", "1"), body: map[string]any{"title": "Hire more reviewers"}},
+		"PATCH /api/v1/incidents/:id/action-items/:n":    {url: ip + "/action-items/1", as: L, params: p("id", ik, "n", "1"), ifMatch: ip, body: map[string]any{"title": "Hire more reviewers"}},
 		"GET /api/v1/incidents/:id/postmortem":           {url: ip + "/postmortem", as: L, params: idI},
 		"PUT /api/v1/incidents/:id/postmortem":           {url: ip + "/postmortem", as: L, params: idI, body: map[string]any{"summary": "Scams stayed up.", "impact": "losses", "timeline": []any{map[string]any{"at": "2026-03-01T00:00:00Z", "event": "spike"}}, "lessons": "staff"}},
 		"POST /api/v1/incidents/:id/postmortem/submit":   {url: ip + "/postmortem/submit", as: L, params: idI, body: map[string]any{}},

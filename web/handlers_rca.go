@@ -266,7 +266,8 @@ type actionItemPatchRequest struct {
 
 func handleActionItemPatch(svc RCAService, g guard) fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		version, err := optionalIfMatch(c)
+		// A PATCH: If-Match (the incident's ETag) is required.
+		version, err := ifMatch(c)
 		if err != nil {
 			return err
 		}

@@ -295,6 +295,11 @@ func TestActionItems(t *testing.T) {
 	require.Equal(t, http.StatusOK, res.StatusCode, "body: %s", res.body)
 	items := "/api/v1/incidents/" + in.Key + "/action-items"
 	now := w.clock.Now()
+	// ifMatchIncident is the If-Match of the incident as it is now (an
+	// action item's version is its incident's).
+	ifMatchIncident := func(t *testing.T, key string) map[string]string {
+		return map[string]string{"If-Match": etag(int(w.getIncident(t, investigatorName, key).Version))}
+	}
 
 	create := func(t *testing.T, title string, due time.Time) rca.ActionItem {
 		t.Helper()
@@ -322,12 +327,23 @@ func TestActionItems(t *testing.T) {
 		res := w.as(t, investigatorName, req{method: http.MethodPost, path: items, body: map[string]any{"title": "x", "owner": investigatorName, "kind": "pray", "root_cause": 3}})
 		p := requireProblem(t, res, http.StatusBadRequest, "validation")
 		assert.ElementsMatch(t, []string{"kind", "root_cause"}, p.fields())
-		requireProblem(t, w.as(t, investigatorName, req{method: http.MethodPatch, path: items + "/9", body: map[string]string{"status": "done"}}),
-			http.StatusNotFound, "not-found")
+		requireProblem(t, w.as(t, investigatorName, req{method: http.MethodPatch, path: items + "/9", body: map[string]string{"status": "done"},
+			header: ifMatchIncident(t, in.Key)}), http.StatusNotFound, "not-found")
+	})
+
+	t.Run("patch_needs_if_match", func(t *testing.T) {
+		before := w.getIncident(t, investigatorName, in.Key)
+		requireProblem(t, w.as(t, investigatorName, req{method: http.MethodPatch, path: items + "/1", body: map[string]string{"status": "done"}}),
+			http.StatusPreconditionRequired, "precondition-required")
+		requireProblem(t, w.as(t, investigatorName, req{method: http.MethodPatch, path: items + "/1", body: map[string]string{"status": "done"},
+			header: map[string]string{"If-Match": etag(int(before.Version) - 1)}}), http.StatusPreconditionFailed, "precondition-failed")
+		after := w.getIncident(t, investigatorName, in.Key)
+		assert.Equal(t, before.Version, after.Version)
+		assert.Equal(t, rca.ItemOpen, after.ActionItems[0].Status, "a refused PATCH changes nothing")
 	})
 
 	t.Run("done_sets_done_at", func(t *testing.T) {
-		res := w.as(t, investigatorName, req{method: http.MethodPatch, path: items + "/1", body: map[string]string{"status": "done"}})
+		res := w.as(t, investigatorName, req{method: http.MethodPatch, path: items + "/1", body: map[string]string{"status": "done"}, header: ifMatchIncident(t, in.Key)})
 		require.Equal(t, http.StatusOK, res.StatusCode, "body: %s", res.body)
 		var a rca.ActionItem
 		res.json(t, &a)
@@ -345,7 +361,7 @@ func TestActionItems(t *testing.T) {
 		assert.True(t, got.ActionItems[1].Overdue)
 		assert.Equal(t, rca.ItemOpen, got.ActionItems[1].Status)
 
-		res := w.as(t, investigatorName, req{method: http.MethodPatch, path: items + "/2", body: map[string]string{"status": "in_progress"}})
+		res := w.as(t, investigatorName, req{method: http.MethodPatch, path: items + "/2", body: map[string]string{"status": "in_progress"}, header: ifMatchIncident(t, in.Key)})
 		require.Equal(t, http.StatusOK, res.StatusCode, "body: %s", res.body)
 		var a rca.ActionItem
 		res.json(t, &a)

@@ -5,10 +5,8 @@ package main
 // data dir with someone else's data.
 
 import (
-	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
 	"io"
 	"net/http"
 	"strings"
@@ -37,44 +35,10 @@ func demoEnv() func(string) string {
 	}
 }
 
-// startDemo runs `casefile demo` with args until it listens, like
-// startServer does for serve.
+// startDemo runs `casefile demo` with args until it listens.
 func startDemo(t *testing.T, args ...string) *server {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	pr, pw := io.Pipe()
-	s := &server{out: &lockedBuffer{}, stop: cancel, done: make(chan error, 1)}
-	go func() {
-		err := run(ctx, append([]string{"casefile", "demo", "--addr", "127.0.0.1:0"}, args...), demoEnv(), pw)
-		pw.CloseWithError(io.EOF)
-		s.done <- err
-	}()
-	addr := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(pr)
-		sc.Buffer(make([]byte, 1<<20), 1<<20)
-		for sc.Scan() {
-			line := sc.Text()
-			_, _ = s.out.Write([]byte(line + "\n"))
-			var rec struct {
-				Msg  string `json:"msg"`
-				Addr string `json:"addr"`
-			}
-			if json.Unmarshal([]byte(line), &rec) == nil && rec.Msg == "listening" {
-				addr <- rec.Addr
-			}
-		}
-	}()
-	select {
-	case a := <-addr:
-		s.base = "http://" + a
-	case err := <-s.done:
-		t.Fatalf("demo returned before listening: %v\n%s", err, s.out.String())
-	case <-time.After(120 * time.Second):
-		t.Fatalf("demo did not start\n%s", s.out.String())
-	}
-	t.Cleanup(func() { s.shutdown(t) })
-	return s
+	return startRun(t, append([]string{"casefile", "demo", "--addr", "127.0.0.1:0"}, args...), demoEnv())
 }
 
 func TestDemo(t *testing.T) {

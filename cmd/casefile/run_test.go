@@ -46,12 +46,18 @@ func (b *lockedBuffer) String() string {
 // for its "listening" log line.
 func startServer(t *testing.T, dataDir string, env map[string]string) *server {
 	t.Helper()
+	return startRun(t, []string{"casefile", "serve", "--addr", "127.0.0.1:0", "--data", dataDir}, func(k string) string { return env[k] })
+}
+
+// startRun runs the command line args until it logs "listening" (serve,
+// demo), and stops it when the test ends.
+func startRun(t *testing.T, args []string, getenv func(string) string) *server {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	s := &server{out: &lockedBuffer{}, stop: cancel, done: make(chan error, 1)}
-	getenv := func(k string) string { return env[k] }
 	go func() {
-		err := run(ctx, []string{"casefile", "serve", "--addr", "127.0.0.1:0", "--data", dataDir}, getenv, pw)
+		err := run(ctx, args, getenv, pw)
 		pw.CloseWithError(io.EOF)
 		s.done <- err
 	}()
@@ -75,9 +81,9 @@ func startServer(t *testing.T, dataDir string, env map[string]string) *server {
 	case a := <-addr:
 		s.base = "http://" + a
 	case err := <-s.done:
-		t.Fatalf("run returned before listening: %v\n%s", err, s.out.String())
-	case <-time.After(5 * time.Minute):
-		t.Fatalf("server did not start\n%s", s.out.String())
+		t.Fatalf("%s returned before listening: %v\n%s", args[1], err, s.out.String())
+	case <-time.After(5 * time.Minute): // a hang guard, not a timing check
+		t.Fatalf("%s did not start\n%s", args[1], s.out.String())
 	}
 	t.Cleanup(func() { s.shutdown(t) })
 	return s
