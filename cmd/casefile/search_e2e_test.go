@@ -286,7 +286,7 @@ func TestSearchCatchUpSurvivesKill(t *testing.T) {
 	s.waitReady(t) // an index with a checkpoint
 	s.shutdown(t)
 
-	const n = 2000
+	const n = 1000 // enough batches (of 500) for the kill to land mid catch-up at times
 	start := time.Now()
 	ids := seedCases(t, dir, n)
 	t.Logf("seeded %d cases in %s", n, time.Since(start).Round(time.Millisecond))
