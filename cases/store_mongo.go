@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"sync"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -61,8 +62,24 @@ const (
 
 // MongoStore is the MongoDB implementation of Store.
 type MongoStore struct {
-	db *store.DB
+	db  *store.DB
+	tax taxonomyCache
 }
+
+// taxonomyCache keeps the stored taxonomy document: every case write
+// validates against it and every read presents SLA clocks with it, so a
+// store read for each would be three extra queries per created case. On
+// the embedded store this process is the only writer and PutTaxonomy
+// drops the cache, so it is exact; on MongoDB another instance may change
+// the taxonomy, which this one then sees within taxonomyTTL.
+type taxonomyCache struct {
+	mu  sync.Mutex
+	raw bson.Raw // the document; nil when none is stored
+	at  time.Time
+	ok  bool
+}
+
+const taxonomyTTL = 2 * time.Second
 
 var _ Store = (*MongoStore)(nil)
 
@@ -204,19 +221,51 @@ type taxonomyDoc struct {
 
 // Taxonomy returns the stored taxonomy, or the default at version 0.
 func (s *MongoStore) Taxonomy(ctx context.Context) (Taxonomy, int64, error) {
-	var d taxonomyDoc
-	err := s.db.FindByID(ctx, settingsColl, taxonomyID, &d)
-	if errs.Is(err, errs.NotFound) {
+	raw, err := s.taxonomyDoc(ctx)
+	if err != nil {
+		return Taxonomy{}, 0, err
+	}
+	if raw == nil {
 		return DefaultTaxonomy(), 0, nil
 	}
-	if err != nil {
+	// Decoded afresh each time: callers get a taxonomy of their own.
+	var d taxonomyDoc
+	if err := bson.Unmarshal(raw, &d); err != nil {
 		return Taxonomy{}, 0, err
 	}
 	return d.Taxonomy, d.Version, nil
 }
 
+// taxonomyDoc is the stored taxonomy document (nil if none), cached.
+func (s *MongoStore) taxonomyDoc(ctx context.Context) (bson.Raw, error) {
+	c := &s.tax
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ok && (s.db.Embedded() || time.Since(c.at) < taxonomyTTL) {
+		return c.raw, nil
+	}
+	var raw bson.Raw
+	err := s.db.FindByID(ctx, settingsColl, taxonomyID, &raw)
+	if errs.Is(err, errs.NotFound) {
+		raw, err = nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	c.raw, c.at, c.ok = raw, time.Now(), true
+	return raw, nil
+}
+
+func (s *MongoStore) forgetTaxonomy() {
+	s.tax.mu.Lock()
+	s.tax.ok = false
+	s.tax.mu.Unlock()
+}
+
 // PutTaxonomy stores t if the stored one is still at expected (0: none yet).
 func (s *MongoStore) PutTaxonomy(ctx context.Context, t Taxonomy, expected int64) error {
+	// Dropped whatever the outcome: a failed write may still have landed.
+	defer s.forgetTaxonomy()
 	d := taxonomyDoc{ID: taxonomyID, Taxonomy: t, Version: expected + 1}
 	if expected == 0 {
 		err := s.db.Insert(ctx, settingsColl, d)

@@ -39,7 +39,10 @@ type Feed struct {
 	overlap int64
 	batch   int
 
-	mu       sync.Mutex // one writer to the index at a time
+	mu sync.Mutex // one writer to the index at a time
+	// queue holds notified changes waiting for the writer (see commit).
+	queueMu  sync.Mutex
+	queue    []queued
 	caughtUp atomic.Bool
 	// recent is the seq applied per document within the overlap window, so
 	// that re-reading the window does not re-index what is already there.
@@ -211,27 +214,87 @@ func (f *Feed) notify(ctx context.Context, typ, id string) error {
 	if err != nil {
 		return err
 	}
+	return f.commit(c)
+}
+
+// queued is a change waiting for commit, and where its outcome goes.
+type queued struct {
+	c    Change
+	done chan error
+}
+
+// commit applies c, together with whatever other notifications are
+// waiting, in one index write (group commit). Every index write costs a
+// segment and its share of merging whatever its size, so under concurrent
+// writes this is what keeps indexing from being the bottleneck. Whoever
+// takes the writer lock applies everything queued; a notifier whose change
+// a previous writer took only waits for the outcome.
+func (f *Feed) commit(c Change) error {
+	q := queued{c: c, done: make(chan error, 1)}
+	f.queueMu.Lock()
+	f.queue = append(f.queue, q)
+	f.queueMu.Unlock()
+
 	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.syncGeneration()
-	applied, ok := f.recent[docID(c.Type, c.ID)]
-	if !ok && c.Seq > 0 {
-		// Out of the window: the index knows which version it holds.
-		if applied, err = f.idx.seqOf(c.Type, c.ID); err != nil {
-			return err
+	f.queueMu.Lock()
+	group := f.queue
+	f.queue = nil
+	f.queueMu.Unlock()
+	if len(group) > 0 {
+		err := f.applyGroup(group)
+		for _, g := range group {
+			g.done <- err
 		}
 	}
-	if applied > c.Seq {
-		return nil // a newer version is already in (two writers' notifications crossed)
+	f.mu.Unlock()
+	return <-q.done
+}
+
+// applyGroup writes the newest version of each document in group that is
+// newer than what the index holds. It runs under f.mu.
+func (f *Feed) applyGroup(group []queued) error {
+	f.syncGeneration()
+	newest := map[string]Change{}
+	var order []string
+	for _, g := range group {
+		key := docID(g.c.Type, g.c.ID)
+		prev, ok := newest[key]
+		if !ok {
+			order = append(order, key)
+		}
+		if !ok || g.c.Seq > prev.Seq {
+			newest[key] = g.c
+		}
 	}
-	if err := f.idx.Apply([]Change{c}, c.Seq); err != nil {
+	var changes []Change
+	var top int64
+	for _, key := range order {
+		c := newest[key]
+		applied, ok := f.recent[key]
+		if !ok && c.Seq > 0 {
+			// Out of the window: the index knows which version it holds.
+			var err error
+			if applied, err = f.idx.seqOf(c.Type, c.ID); err != nil {
+				return err
+			}
+		}
+		if applied > c.Seq {
+			continue // a newer version is already in (two writers' notifications crossed)
+		}
+		changes = append(changes, c)
+		top = max(top, c.Seq)
+	}
+	if len(changes) == 0 {
+		return nil
+	}
+	if err := f.idx.Apply(changes, top); err != nil {
 		return err
 	}
-	f.remember([]Change{c})
+	f.remember(changes)
 	if len(f.recent) > 4*int(f.overlap) {
-		f.forget(c.Seq - f.overlap)
+		f.forget(top - f.overlap)
 	}
-	f.batches.Observe(1)
+	f.batches.Observe(float64(len(changes)))
 	f.applied.SetToCurrentTime()
 	return nil
 }

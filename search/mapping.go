@@ -9,9 +9,9 @@ import (
 
 // MappingVersion changes whenever NewMapping does, or what the index holds
 // (version 4 added risks, 5 the approval field of cases, 6 the root-cause
-// categories of postmortems); an index of another version is rebuilt at
-// start-up.
-const MappingVersion = 6
+// categories of postmortems, 7 the sharded layout); an index of another
+// version is rebuilt at start-up.
+const MappingVersion = 7
 
 // Field groups of the mapping.
 var (

@@ -191,12 +191,7 @@ func (s *Searcher) run(ctx context.Context, req *bleve.SearchRequest, userQuery 
 	defer cancel()
 	req.Fields = rowFields
 	start := time.Now()
-	var res *bleve.SearchResult
-	err := s.idx.use(func(idx bleve.Index) error {
-		var err error
-		res, err = idx.SearchInContext(ctx, req)
-		return err
-	})
+	res, err := s.idx.search(ctx, req)
 	if err != nil {
 		if ctx.Err() != nil && userQuery {
 			return Result{}, badQuery("took longer than %s; narrow it down", Deadline)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/blevesearch/bleve/v2"
 	"github.com/blevesearch/bleve/v2/analysis/lang/en"
+	index "github.com/blevesearch/bleve_index_api"
 
 	"casefile.dev/casefile/auth"
 	"casefile.dev/casefile/internal/errs"
@@ -32,17 +33,17 @@ func (s *Searcher) Similar(ctx context.Context, u *auth.User, typ, id string, si
 	}
 	self := docID(typ, id)
 	var terms []weightedTerm
-	err := s.idx.use(func(idx bleve.Index) error {
+	err := s.idx.useShards(func(shards []bleve.Index) error {
 		req := bleve.NewSearchRequest(bleve.NewConjunctionQuery(bleve.NewDocIDQuery([]string{self}), visibility(u)))
 		req.Fields = textFields
-		res, err := idx.SearchInContext(ctx, req)
+		res, err := bleve.NewIndexAlias(shards...).SearchInContext(ctx, req)
 		if err != nil {
 			return err
 		}
 		if len(res.Hits) == 0 {
 			return errs.E(errs.NotFound, "%s not found", typ)
 		}
-		terms, err = distinctiveTerms(ctx, idx, res.Hits[0].Fields)
+		terms, err = distinctiveTerms(ctx, shards, res.Hits[0].Fields)
 		return err
 	})
 	if err != nil {
@@ -65,24 +66,47 @@ func (s *Searcher) Similar(ctx context.Context, u *auth.User, typ, id string, si
 }
 
 // distinctiveTerms weighs every analysed term of the stored text fields by
-// tf × idf and keeps the strongest.
-func distinctiveTerms(ctx context.Context, idx bleve.Index, fields map[string]any) ([]weightedTerm, error) {
-	analyzer := idx.Mapping().AnalyzerNamed(en.AnalyzerName)
+// tf × idf (document frequencies summed over the shards) and keeps the
+// strongest.
+func distinctiveTerms(ctx context.Context, shards []bleve.Index, fields map[string]any) ([]weightedTerm, error) {
+	analyzer := shards[0].Mapping().AnalyzerNamed(en.AnalyzerName)
 	if analyzer == nil {
 		return nil, fmt.Errorf("search: no analyzer %q", en.AnalyzerName)
 	}
-	adv, err := idx.Advanced()
-	if err != nil {
-		return nil, err
+	readers := make([]index.IndexReader, 0, len(shards))
+	defer func() {
+		for _, r := range readers {
+			_ = r.Close()
+		}
+	}()
+	var n uint64
+	for _, sh := range shards {
+		adv, err := sh.Advanced()
+		if err != nil {
+			return nil, err
+		}
+		r, err := adv.Reader()
+		if err != nil {
+			return nil, err
+		}
+		readers = append(readers, r)
+		c, err := r.DocCount()
+		if err != nil {
+			return nil, err
+		}
+		n += c
 	}
-	reader, err := adv.Reader()
-	if err != nil {
-		return nil, err
-	}
-	defer reader.Close()
-	n, err := reader.DocCount()
-	if err != nil {
-		return nil, err
+	docFreq := func(term, field string) (uint64, error) {
+		var df uint64
+		for _, r := range readers {
+			tfr, err := r.TermFieldReader(ctx, []byte(term), field, false, false, false)
+			if err != nil {
+				return 0, err
+			}
+			df += tfr.Count()
+			_ = tfr.Close()
+		}
+		return df, nil
 	}
 	var out []weightedTerm
 	for _, field := range textFields {
@@ -97,12 +121,10 @@ func distinctiveTerms(ctx context.Context, idx bleve.Index, fields map[string]an
 			}
 		}
 		for t, f := range tf {
-			tfr, err := reader.TermFieldReader(ctx, []byte(t), field, false, false, false)
+			df, err := docFreq(t, field)
 			if err != nil {
 				return nil, err
 			}
-			df := tfr.Count()
-			_ = tfr.Close()
 			if df <= 1 {
 				continue // only in this document: nothing to be similar on
 			}

@@ -154,10 +154,7 @@ func (s *Searcher) Tally(ctx context.Context, u *auth.User, t Tally) (Tallied, e
 	ctx, cancel := context.WithTimeout(ctx, Deadline)
 	defer cancel()
 	search := func(req *bleve.SearchRequest) (res *bleve.SearchResult, err error) {
-		err = s.idx.use(func(idx bleve.Index) error {
-			res, err = idx.SearchInContext(ctx, req)
-			return err
-		})
+		res, err = s.idx.search(ctx, req)
 		if err != nil {
 			return nil, fmt.Errorf("search: tally: %w", err)
 		}

@@ -184,7 +184,7 @@ func TestSearchWriteRestartReindexCorrupt(t *testing.T) {
 
 	// (c) Corrupt every segment file while stopped.
 	before := asideDirs(t, dir)
-	zaps, err := filepath.Glob(filepath.Join(dir, "index", "store", "*.zap"))
+	zaps, err := filepath.Glob(filepath.Join(dir, "index", "shard-*", "store", "*.zap"))
 	require.NoError(t, err)
 	require.NotEmpty(t, zaps)
 	for _, z := range zaps {
