@@ -103,6 +103,12 @@ func (s *MongoStore) CasesSince(ctx context.Context, after int64, limit int) ([]
 	return out, err
 }
 
+// EachCase calls fn with every case, in no particular order (a rebuild of
+// the search index reads them all once).
+func (s *MongoStore) EachCase(ctx context.Context, fn func(*Case) error) error {
+	return store.Each(ctx, s.db, casesColl, fn)
+}
+
 func (s *MongoStore) NextCaseNumber(ctx context.Context, year int) (int64, error) {
 	return s.db.NextSeq(ctx, fmt.Sprintf("case_key_%d", year))
 }

@@ -69,6 +69,16 @@ func (s *MongoStore) IncidentsSince(ctx context.Context, after int64, limit int)
 	return out, err
 }
 
+// EachIncident calls fn with every incident, in no particular order.
+func (s *MongoStore) EachIncident(ctx context.Context, fn func(*Incident) error) error {
+	return store.Each(ctx, s.db, incidentsColl, fn)
+}
+
+// EachPostmortem calls fn with every postmortem, in no particular order.
+func (s *MongoStore) EachPostmortem(ctx context.Context, fn func(*Postmortem) error) error {
+	return store.Each(ctx, s.db, postmortemsColl, fn)
+}
+
 // PostmortemsSince returns postmortems written with seq > after, in seq order.
 func (s *MongoStore) PostmortemsSince(ctx context.Context, after int64, limit int) ([]Postmortem, error) {
 	var out []Postmortem

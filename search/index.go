@@ -276,6 +276,13 @@ func readCheckpoint(idx bleve.Index) (int64, error) {
 	return strconv.ParseInt(string(b), 10, 64)
 }
 
+// Scanner is a Source that can hand out every document in one pass, in
+// no particular order. Rebuild prefers it to paging through Changes.
+type Scanner interface {
+	// Scan calls fn once with each document, from one goroutine at a time.
+	Scan(ctx context.Context, fn func(Change) error) error
+}
+
 // Change is one document to put into or take out of the index.
 type Change struct {
 	Type    string
@@ -490,12 +497,42 @@ func build(ctx context.Context, src Source, dir string, shards, batchSize int) (
 
 	seen := map[string]bool{}
 	lateAt := map[string]int{}
+	take := func(c Change) error {
+		id := docID(c.Type, c.ID)
+		if seen[id] {
+			// Written again while we read: the newest version wins.
+			if i, ok := lateAt[id]; !ok {
+				lateAt[id] = len(late)
+				late = append(late, c)
+			} else if c.Seq > late[i].Seq {
+				late[i] = c
+			}
+			return nil
+		}
+		if c.Deleted {
+			return nil
+		}
+		seen[id] = true
+		select {
+		case feeds[shardOf(id, shards)] <- c:
+			n++
+			return nil
+		case <-ctx.Done():
+			return context.Cause(ctx)
+		}
+	}
 	read := func() error {
 		defer func() {
 			for _, f := range feeds {
 				close(f)
 			}
 		}()
+		if sc, ok := src.(Scanner); ok {
+			// One pass in any order; the checkpoint is the head read
+			// before it (after stays 0), and the catch-up that follows a
+			// rebuild re-reads whatever was written during it.
+			return sc.Scan(ctx, take)
+		}
 		for {
 			changes, err := src.Changes(ctx, after, batchSize)
 			if err != nil {
@@ -506,26 +543,8 @@ func build(ctx context.Context, src Source, dir string, shards, batchSize int) (
 			}
 			for _, c := range changes {
 				after = max(after, c.Seq)
-				id := docID(c.Type, c.ID)
-				if seen[id] {
-					// Written again while we read: the newest version wins.
-					if i, ok := lateAt[id]; ok {
-						late[i] = c
-					} else {
-						lateAt[id] = len(late)
-						late = append(late, c)
-					}
-					continue
-				}
-				if c.Deleted {
-					continue
-				}
-				seen[id] = true
-				select {
-				case feeds[shardOf(id, shards)] <- c:
-					n++
-				case <-ctx.Done():
-					return context.Cause(ctx)
+				if err := take(c); err != nil {
+					return err
 				}
 			}
 		}

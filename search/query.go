@@ -125,6 +125,11 @@ func tokenize(q string) ([]clause, error) {
 	return out, nil
 }
 
+// ParseQuery is the Bleve query of a user's query string (nil for an empty
+// one), before Search ANDs in the caller's visibility filter. It is
+// exported for the benchmark that runs the very same query on raw Bleve.
+func ParseQuery(q string) (query.Query, error) { return parseQuery(q) }
+
 // parseQuery turns a user query into a Bleve query (nil for an empty one)
 // and the free-text words, for highlighting and similarity.
 func parseQuery(q string) (query.Query, error) {

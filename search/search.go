@@ -138,19 +138,20 @@ func (s *Searcher) Search(ctx context.Context, u *auth.User, r Request) (Result,
 		return Result{}, err
 	}
 
-	must := []query.Query{visibility(u)}
-	if userQ != nil {
-		must = append(must, userQ)
-	}
+	// Everything but the user's words filters without scoring: the
+	// visibility rule, types, keyword filters and ranges only decide which
+	// documents qualify (a non-scoring filter is also much cheaper than a
+	// scored conjunction when it matches most of the index).
+	filters := []query.Query{visibility(u)}
 	if len(r.Types) > 0 {
-		must = append(must, anyTerm("type", r.Types))
+		filters = append(filters, anyTerm("type", r.Types))
 	}
 	for field, vals := range r.Filters {
 		if !slices.Contains(keywordFields, field) {
 			return Result{}, fmt.Errorf("search: filter on unknown field %q", field)
 		}
 		if len(vals) > 0 {
-			must = append(must, anyTerm(field, vals))
+			filters = append(filters, anyTerm(field, vals))
 		}
 	}
 	if r.SLAState != "" {
@@ -158,19 +159,32 @@ func (s *Searcher) Search(ctx context.Context, u *auth.User, r Request) (Result,
 		if err != nil {
 			return Result{}, err
 		}
-		must = append(must, q)
+		filters = append(filters, q)
 	}
 	if !r.CreatedFrom.IsZero() || !r.CreatedTo.IsZero() {
-		must = append(must, dateBetween("created_at", r.CreatedFrom, r.CreatedTo))
+		filters = append(filters, dateBetween("created_at", r.CreatedFrom, r.CreatedTo))
+	}
+	q := bleve.NewBooleanQuery()
+	if userQ != nil {
+		q.AddMust(userQ)
+	}
+	if len(filters) == 1 {
+		q.AddFilter(filters[0])
+	} else {
+		q.AddFilter(bleve.NewConjunctionQuery(filters...))
 	}
 
-	req := bleve.NewSearchRequestOptions(bleve.NewConjunctionQuery(must...), r.Size, r.From, false)
+	req := bleve.NewSearchRequestOptions(q, r.Size, r.From, false)
 	if sortField != "" && sortField != "relevance" {
 		key := sortFields[sortField]
 		if desc {
 			key = "-" + key
 		}
 		req.SortBy([]string{key, "-_score", "_id"})
+		if userQ == nil {
+			// A list view: nothing to rank, so nothing to score.
+			req.Score = bleve.ScoreNone
+		}
 	}
 	for _, name := range r.Facets {
 		req.AddFacet(name, bleve.NewFacetRequest(facetFields[name], 20))

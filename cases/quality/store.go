@@ -113,6 +113,11 @@ func (s *Store) ItemsSince(ctx context.Context, after int64, limit int) ([]Item,
 	return out, s.db.Since(ctx, itemsColl, after, limit, &out)
 }
 
+// EachItem calls fn with every decision item, in no particular order.
+func (s *Store) EachItem(ctx context.Context, fn func(*Item) error) error {
+	return store.Each(ctx, s.db, itemsColl, fn)
+}
+
 // FindItems lists items matching f, newest decision first.
 func (s *Store) FindItems(ctx context.Context, f store.Filter, limit, offset int) ([]Item, int64, error) {
 	c := s.db.Collection(itemsColl)

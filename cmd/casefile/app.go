@@ -63,7 +63,7 @@ func openWith(ctx context.Context, cfg config.Config, log *slog.Logger, reg prom
 		return a, err
 	}
 	wc := wire.Config{DB: a.db, Keys: auth.NewKeySet(key), Now: time.Now, Logger: log,
-		IndexDir: cfg.DataDir, Registerer: reg, Webhooks: webhookOptions(cfg)}
+		IndexDir: cfg.DataDir, IndexShards: cfg.IndexShards, Registerer: reg, Webhooks: webhookOptions(cfg)}
 	if tune != nil {
 		tune(&wc)
 	}

@@ -24,7 +24,7 @@ import (
 )
 
 // loadOps are the operations, in report order.
-var loadOps = []string{"create", "note", "transition", "search", "postmortem"}
+var loadOps = []string{"create", "read", "note", "transition", "search", "postmortem"}
 
 const defaultMix = "create=30,note=30,transition=10,search=25,postmortem=5"
 
@@ -430,6 +430,8 @@ func (w *loadWorker) do(ctx context.Context, op string) error {
 	switch op {
 	case "create":
 		return w.createCase(ctx)
+	case "read":
+		return w.s.call(ctx, http.MethodGet, "/api/v1/cases/"+url.PathEscape(w.pick().key), nil, nil)
 	case "note":
 		c := w.pick()
 		return w.s.call(ctx, http.MethodPost, "/api/v1/cases/"+url.PathEscape(c.key)+"/notes",

@@ -38,6 +38,9 @@ type Config struct {
 	// other instances' writes; SLACheckInterval how often breached SLAs are.
 	WebhookPollInterval time.Duration
 	SLACheckInterval    time.Duration
+	// IndexShards is how many Bleve indexes the search index is split
+	// into (0: one per core; see search.Options).
+	IndexShards int
 	// AdminPassword sets the first admin's password; environment only, so
 	// it never shows in a process list.
 	AdminPassword string
@@ -66,6 +69,7 @@ var settings = []setting{
 	{"webhook-allow-insecure", "CASEFILE_WEBHOOK_ALLOW_INSECURE", "false", "let webhooks use http:// and loopback or private addresses (testing only: it opens the way to server-side request forgery)"},
 	{"webhook-poll-interval", "CASEFILE_WEBHOOK_POLL_INTERVAL", "10s", "how often webhooks look for other instances' writes"},
 	{"sla-check-interval", "CASEFILE_SLA_CHECK_INTERVAL", "1m", "how often breached SLAs are looked for (sla.breached webhooks)"},
+	{"index-shards", "CASEFILE_INDEX_SHARDS", "0", "search index shards, searched in parallel (0: one per core, at most 16); changing it rebuilds the index"},
 }
 
 // Usage writes the settings table.
@@ -152,6 +156,9 @@ func Register(fs *flag.FlagSet, getenv func(string) string) func() (Config, erro
 		}
 		if c.WebhookAllowInsecure, err = strconv.ParseBool(*vals["webhook-allow-insecure"]); err != nil {
 			problems = append(problems, fmt.Errorf("--webhook-allow-insecure %q: must be true or false", *vals["webhook-allow-insecure"]))
+		}
+		if c.IndexShards, err = strconv.Atoi(*vals["index-shards"]); err != nil || c.IndexShards < 0 || c.IndexShards > 16 {
+			problems = append(problems, fmt.Errorf("--index-shards %q: must be a whole number from 0 to 16", *vals["index-shards"]))
 		}
 		for _, d := range []struct {
 			flag string

@@ -30,6 +30,16 @@ func TestParseDefaults(t *testing.T) {
 	assert.False(t, c.WebhookAllowInsecure, "webhooks need https and public addresses unless told otherwise")
 	assert.Equal(t, 10*time.Second, c.WebhookPollInterval)
 	assert.Equal(t, time.Minute, c.SLACheckInterval)
+	assert.Zero(t, c.IndexShards, "one shard per core")
+}
+
+func TestParseIndexShards(t *testing.T) {
+	c, err := Parse([]string{"--index-shards", "4"}, env(nil), io.Discard)
+	require.NoError(t, err)
+	assert.Equal(t, 4, c.IndexShards)
+	c, err = Parse(nil, env(map[string]string{"CASEFILE_INDEX_SHARDS": "1"}), io.Discard)
+	require.NoError(t, err)
+	assert.Equal(t, 1, c.IndexShards)
 }
 
 func TestParseWebhookSettings(t *testing.T) {
@@ -93,6 +103,8 @@ func TestParseRejectsBadValues(t *testing.T) {
 		{"switch not a bool", []string{"--webhook-allow-insecure=maybe"}},
 		{"poll interval too short", []string{"--webhook-poll-interval", "10ms"}},
 		{"sla interval not a duration", []string{"--sla-check-interval", "often"}},
+		{"too many shards", []string{"--index-shards", "17"}},
+		{"shards not a number", []string{"--index-shards", "two"}},
 		{"stray argument", []string{"extra"}},
 	}
 	for _, tt := range tests {

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"casefile.dev/casefile/cases"
@@ -110,6 +111,103 @@ func (s *Source) Changes(ctx context.Context, after int64, limit int) ([]search.
 		out = out[:limit]
 	}
 	return out, nil
+}
+
+// scanWorkers is how many documents Scan converts at once: converting a
+// case reads its timeline and a postmortem its revision and incident, one
+// store round trip each, which parallel readers overlap.
+const scanWorkers = 6
+
+// Scan hands every document that belongs in the index to fn once, in no
+// particular order: one pass over each collection, for a rebuild. (Paging
+// through Changes would scan each collection once per page on the
+// embedded store, which pushes down only _id lookups: quadratic in the
+// size of the store.) fn is called from one goroutine at a time.
+func (s *Source) Scan(ctx context.Context, fn func(search.Change) error) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	tax, _, err := s.cases.Taxonomy(ctx)
+	if err != nil {
+		return err
+	}
+	jobs := make(chan func() (search.Change, error), 4*scanWorkers)
+	results := make(chan search.Change, 4*scanWorkers)
+	var workers sync.WaitGroup
+	for range scanWorkers {
+		workers.Go(func() {
+			for job := range jobs {
+				ch, err := job()
+				if err != nil {
+					cancel(err)
+					continue
+				}
+				select {
+				case results <- ch:
+				case <-ctx.Done():
+				}
+			}
+		})
+	}
+	consumed := make(chan error, 1)
+	go func() {
+		var err error
+		for ch := range results {
+			if err == nil && !ch.Deleted {
+				if err = fn(ch); err != nil {
+					cancel(err)
+				}
+			}
+		}
+		consumed <- err
+	}()
+	submit := func(job func() (search.Change, error)) error {
+		select {
+		case jobs <- job:
+			return nil
+		case <-ctx.Done():
+			return context.Cause(ctx)
+		}
+	}
+	produce := func() error {
+		if err := s.cases.EachCase(ctx, func(c *cases.Case) error {
+			return submit(func() (search.Change, error) { return s.caseChange(ctx, c, tax) })
+		}); err != nil {
+			return err
+		}
+		if err := s.rca.EachIncident(ctx, func(in *rca.Incident) error {
+			ch := incidentChange(in)
+			return submit(func() (search.Change, error) { return ch, nil })
+		}); err != nil {
+			return err
+		}
+		if err := s.rca.EachPostmortem(ctx, func(p *rca.Postmortem) error {
+			return submit(func() (search.Change, error) { return s.postmortemChange(ctx, p) })
+		}); err != nil {
+			return err
+		}
+		if err := s.quality.EachItem(ctx, func(it *quality.Item) error {
+			ch := decisionChange(it)
+			return submit(func() (search.Change, error) { return ch, nil })
+		}); err != nil {
+			return err
+		}
+		return s.risks.EachRisk(ctx, func(r *risk.Risk) error {
+			ch := riskChange(r)
+			return submit(func() (search.Change, error) { return ch, nil })
+		})
+	}
+	perr := produce()
+	close(jobs)
+	workers.Wait()
+	close(results)
+	cerr := <-consumed
+	if perr != nil {
+		return perr
+	}
+	if cerr != nil {
+		return cerr
+	}
+	return context.Cause(ctx)
 }
 
 // Document reads one document's current state.

@@ -33,6 +33,7 @@ type Embedded struct {
 	// because the embedded database belongs to this process alone.
 	writeMu sync.Mutex
 
+	seq    seqReader
 	lock   *os.File // flock on dir: one process per embedded database
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -111,6 +112,7 @@ func (e *Embedded) URI() string { return e.uri }
 
 // Close stops the server and waits for it to release its files.
 func (e *Embedded) Close() {
+	e.closeSQL()
 	e.cancel()
 	<-e.done
 	_ = os.Remove(e.socket)

@@ -13,7 +13,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
+	"sync"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -136,9 +138,14 @@ func (d *DB) FindByID(ctx context.Context, coll, id string, out any) error {
 }
 
 // Insert adds a new document. A duplicate _id or unique key is a Conflict.
+//
+// It does not take the embedded write lock: an insert is one SQLite
+// statement, and FerretDB backs _id (and every unique index) with a UNIQUE
+// SQLite index, so of two racing inserts of one _id exactly one lands
+// (TestConcurrentInsertsOfOneID). Only read-modify-write updates need the
+// lock. Leaving inserts out of it let FerretDB's per-command work run on
+// both cores (case filing measured ~25% faster).
 func (d *DB) Insert(ctx context.Context, coll string, doc any) error {
-	unlock := d.lock()
-	defer unlock()
 	ctx, cancel := d.opCtx(ctx)
 	defer cancel()
 	_, err := d.db.Collection(coll).InsertOne(ctx, doc)
@@ -265,18 +272,87 @@ func (d *DB) CurrentSeq(ctx context.Context, name string) (int64, error) {
 }
 
 // Since decodes into out (a pointer to a slice) the documents of coll with
-// seq > after, in seq order, at most limit. On the embedded store this is a
-// scan of the collection (only _id lookups are pushed down); against
-// MongoDB the seq index serves it.
+// seq > after, in seq order, at most limit. Against MongoDB the seq index
+// serves it; on the embedded store the ids come from an SQLite index on
+// seq (see seqReader) and the documents by _id. A document written again
+// between the two reads comes back in its newer version (still seq >
+// after), and one deleted between them is left out.
 func (d *DB) Since(ctx context.Context, coll string, after int64, limit int, out any) error {
 	ctx, cancel := d.opCtx(ctx)
 	defer cancel()
+	if d.embedded != nil {
+		return d.sinceEmbedded(ctx, coll, after, limit, out)
+	}
 	cur, err := d.db.Collection(coll).Find(ctx, bson.D{{Key: "seq", Value: bson.D{{Key: "$gt", Value: after}}}},
 		options.Find().SetSort(bson.D{{Key: "seq", Value: 1}}).SetLimit(int64(limit)))
 	if err != nil {
 		return fmt.Errorf("store: %s since %d: %w", coll, after, err)
 	}
 	return cur.All(ctx, out)
+}
+
+// sinceReaders is how many documents sinceEmbedded reads at once.
+const sinceReaders = 4
+
+func (d *DB) sinceEmbedded(ctx context.Context, coll string, after int64, limit int, out any) error {
+	ids, err := d.embedded.idsSince(ctx, d.db.Name(), coll, after, limit)
+	if err != nil {
+		return fmt.Errorf("store: %s since %d: %w", coll, after, err)
+	}
+	slice := reflect.ValueOf(out).Elem()
+	elems := make([]reflect.Value, len(ids))
+	found := make([]bool, len(ids))
+	errsOut := make([]error, sinceReaders)
+	var wg sync.WaitGroup
+	for w := range sinceReaders {
+		wg.Go(func() {
+			for i := w; i < len(ids); i += sinceReaders {
+				elems[i] = reflect.New(slice.Type().Elem())
+				err := d.FindByID(ctx, coll, ids[i], elems[i].Interface())
+				if errs.Is(err, errs.NotFound) {
+					continue // deleted since the ids were read
+				}
+				if err != nil {
+					errsOut[w] = err
+					return
+				}
+				found[i] = true
+			}
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errsOut...); err != nil {
+		return fmt.Errorf("store: %s since %d: %w", coll, after, err)
+	}
+	slice.SetLen(0)
+	for i := range ids {
+		if found[i] {
+			slice.Set(reflect.Append(slice, elems[i].Elem()))
+		}
+	}
+	return nil
+}
+
+// Each decodes every document of coll into a T and calls fn with it, in
+// no particular order, in one pass. It is how a whole collection is read:
+// paging by seq with Since would scan the collection once per page on the
+// embedded store.
+func Each[T any](ctx context.Context, d *DB, coll string, fn func(*T) error) error {
+	cur, err := d.db.Collection(coll).Find(ctx, bson.D{}, options.Find().SetBatchSize(500))
+	if err != nil {
+		return fmt.Errorf("store: reading %s: %w", coll, err)
+	}
+	defer cur.Close(ctx)
+	for cur.Next(ctx) {
+		var v T
+		if err := cur.Decode(&v); err != nil {
+			return fmt.Errorf("store: reading %s: %w", coll, err)
+		}
+		if err := fn(&v); err != nil {
+			return err
+		}
+	}
+	return cur.Err()
 }
 
 // Filter builds a server-side query filter from typed values; client input

@@ -211,3 +211,90 @@ func TestSecondEmbeddedServerOnOneDirIsRefused(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, os.FileMode(0o700), info.Mode().Perm(), "the store directory is private")
 }
+
+// TestConcurrentInsertsOfOneID: inserts take no lock on the embedded
+// store, so the database's unique _id index must decide: of many racing
+// inserts of one id exactly one lands and the rest are Conflicts, while
+// racing inserts of distinct ids all land.
+func TestConcurrentInsertsOfOneID(t *testing.T) {
+	db := storetest.New(t)
+	ctx := context.Background()
+	require.NoError(t, db.EnsureCollection(ctx, "ledgers"))
+	const racers = 16
+	for round := range 5 {
+		var wg sync.WaitGroup
+		results := make([]error, racers)
+		for i := range racers {
+			wg.Go(func() {
+				results[i] = db.Insert(ctx, "ledgers", ledger{ID: fmt.Sprintf("same-%d", round), Version: int64(i)})
+			})
+		}
+		wg.Wait()
+		won := 0
+		for _, err := range results {
+			if err == nil {
+				won++
+			} else {
+				assert.True(t, errs.Is(err, errs.Conflict), "a losing insert is a Conflict: %v", err)
+			}
+		}
+		assert.Equal(t, 1, won, "round %d: exactly one insert of the id lands", round)
+	}
+	var wg sync.WaitGroup
+	for i := range racers {
+		wg.Go(func() {
+			for j := range 20 {
+				assert.NoError(t, db.Insert(ctx, "ledgers", ledger{ID: fmt.Sprintf("distinct-%d-%d", i, j), Version: 1}))
+			}
+		})
+	}
+	wg.Wait()
+	n, err := db.Collection("ledgers").CountDocuments(ctx, bson.D{})
+	require.NoError(t, err)
+	assert.Equal(t, int64(5+racers*20), n)
+}
+
+type seqDoc struct {
+	ID  string `bson:"_id"`
+	Seq int64  `bson:"seq"`
+}
+
+// TestSince: documents with seq above the mark, in seq order, at most the
+// limit; documents without a seq are never listed.
+func TestSince(t *testing.T) {
+	db := storetest.New(t)
+	ctx := context.Background()
+	require.NoError(t, db.EnsureCollection(ctx, "stamped"))
+	for _, seq := range []int64{5, 1, 12, 3, 9, 100, 7} {
+		require.NoError(t, db.Insert(ctx, "stamped", seqDoc{ID: fmt.Sprintf("s%d", seq), Seq: seq}))
+	}
+	require.NoError(t, db.Insert(ctx, "stamped", bson.D{{Key: "_id", Value: "unstamped"}}))
+	var got []seqDoc
+	require.NoError(t, db.Since(ctx, "stamped", 3, 4, &got))
+	assert.Equal(t, []seqDoc{{"s5", 5}, {"s7", 7}, {"s9", 9}, {"s12", 12}}, got)
+	require.NoError(t, db.Since(ctx, "stamped", 12, 10, &got))
+	assert.Equal(t, []seqDoc{{"s100", 100}}, got)
+	require.NoError(t, db.Since(ctx, "stamped", 100, 10, &got))
+	assert.Empty(t, got)
+	require.NoError(t, db.Since(ctx, "never_created", 0, 10, &got))
+	assert.Empty(t, got)
+}
+
+// TestSinceUsesSeqIndex fails when the embedded store's seq query stops
+// using the seq index (e.g. FerretDB changes how it stores documents).
+func TestSinceUsesSeqIndex(t *testing.T) {
+	db := storetest.New(t)
+	if !db.Embedded() {
+		t.Skip("query plans are SQLite's; MONGODB_URI points elsewhere")
+	}
+	ctx := context.Background()
+	require.NoError(t, db.EnsureCollection(ctx, "stamped"))
+	require.NoError(t, db.Insert(ctx, "stamped", seqDoc{ID: "a", Seq: 1}))
+	var got []seqDoc
+	require.NoError(t, db.Since(ctx, "stamped", 0, 10, &got)) // creates the index
+	plan, err := store.SinceQueryPlan(ctx, db, "stamped")
+	require.NoError(t, err)
+	t.Logf("plan: %s", plan)
+	assert.Contains(t, plan, "_casefile_seq", "the seq query must use the seq index")
+	assert.NotContains(t, plan, "TEMP B-TREE", "and read in index order, not sort")
+}

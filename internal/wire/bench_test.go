@@ -103,4 +103,3 @@ func reportPercentiles(b *testing.B, l []time.Duration) {
 	b.ReportMetric(p(0.5), "p50-ms")
 	b.ReportMetric(p(0.99), "p99-ms")
 }
-

@@ -37,6 +37,8 @@ type Config struct {
 	Logger *slog.Logger
 	// IndexDir holds the search index.
 	IndexDir string
+	// IndexShards is how many shards the index has (0: search.DefaultShards).
+	IndexShards int
 	// Registerer receives the index feed's and the domain's metrics
 	// (internal/metrics; nil: none).
 	Registerer prometheus.Registerer
@@ -99,7 +101,7 @@ func New(ctx context.Context, cfg Config) (*Services, error) {
 		}
 	}
 
-	if s.Index, s.freshIndex, err = search.Open(cfg.IndexDir, cfg.Logger); err != nil {
+	if s.Index, s.freshIndex, err = search.OpenWith(cfg.IndexDir, cfg.Logger, search.Options{Shards: cfg.IndexShards}); err != nil {
 		return nil, err
 	}
 	qaStore := quality.NewStore(cfg.DB)

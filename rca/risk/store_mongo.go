@@ -60,6 +60,11 @@ func (s *MongoStore) RisksSince(ctx context.Context, after int64, limit int) ([]
 	return out, err
 }
 
+// EachRisk calls fn with every risk, in no particular order.
+func (s *MongoStore) EachRisk(ctx context.Context, fn func(*Risk) error) error {
+	return store.Each(ctx, s.db, risksColl, fn)
+}
+
 func (s *MongoStore) NextRiskNumber(ctx context.Context, year int) (int64, error) {
 	return s.db.NextSeq(ctx, fmt.Sprintf("risk_key_%d", year))
 }

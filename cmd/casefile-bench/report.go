@@ -1,0 +1,203 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+
+	"casefile.dev/casefile/internal/benchcmp"
+)
+
+// report gathers the measurements and prints them as Markdown tables.
+type report struct {
+	cfg     config
+	started time.Time
+	machine string
+	queries []benchcmp.Query
+	engines []string
+	// lat[engine][class] are every timed query's latencies; totals the
+	// matches of each query of the class.
+	lat    map[string]map[string][]time.Duration
+	totals map[string]map[string][]int
+
+	indexing   []indexRate
+	storeLoad  time.Duration
+	startup    time.Duration
+	rebuildRSS int64
+	serveRSS   int64
+	create     *loadRun
+	read       *loadRun
+	notes      []string
+}
+
+type indexRate struct {
+	engine string
+	docs   int
+	took   time.Duration
+}
+
+func (r indexRate) perSec() float64 { return float64(r.docs) / r.took.Seconds() }
+
+// quantile of sorted-on-demand latencies, in milliseconds.
+func quantile(ds []time.Duration, q float64) float64 {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return float64(s[int(q*float64(len(s)-1)+0.5)].Microseconds()) / 1000
+}
+
+func (r *report) p(engine, class string, q float64) float64 { return quantile(r.lat[engine][class], q) }
+
+func (r *report) has(engine string) bool { return slices.Contains(r.engines, engine) }
+
+func ms(v float64) string {
+	switch {
+	case v >= 100:
+		return fmt.Sprintf("%.0f", v)
+	case v >= 10:
+		return fmt.Sprintf("%.1f", v)
+	}
+	return fmt.Sprintf("%.2f", v)
+}
+
+func ratio(a, b float64) string {
+	if a == 0 || b == 0 {
+		return "—"
+	}
+	return fmt.Sprintf("%.2f×", a/b)
+}
+
+func mib(b int64) string { return fmt.Sprintf("%.0f MiB", float64(b)/(1<<20)) }
+
+func check(ok bool) string {
+	if ok {
+		return "yes"
+	}
+	return "**no**"
+}
+
+const (
+	httpName = "Casefile HTTP"
+	rawName  = "raw Bleve"
+	ftsName  = "SQLite FTS5"
+	pgName   = "PostgreSQL"
+)
+
+func (r *report) write(w io.Writer) {
+	fmt.Fprintf(w, "## Casefile benchmark: %d documents (seed %d), %s\n\n", r.cfg.docs, r.cfg.seed, r.started.Format("2006-01-02"))
+	fmt.Fprintf(w, "Machine: %s.\n\n", r.machine)
+	fmt.Fprintf(w, "Every query: the AND of its words over all text fields, top 10 by relevance, facets on status and severity, highlights on the returned hits. %d queries per class, each timed %d times after a warm-up, one at a time. Casefile HTTP is `GET /api/v1/search` as a lead, through authentication and the permission filter; raw Bleve is the same query on the same index shards in-process, without them.\n\n", r.cfg.perClass, r.cfg.reps)
+
+	fmt.Fprintln(w, "### Query latency, ms (p50 / p99)")
+	fmt.Fprintln(w)
+	header := []string{"class"}
+	for _, e := range r.engines {
+		header = append(header, e)
+	}
+	header = append(header, "HTTP ÷ raw Bleve (p50)", "FTS5 ÷ Casefile (p50)", "PostgreSQL ÷ Casefile (p50)")
+	row(w, header...)
+	row(w, strings.Split(strings.Repeat("---,", len(header)-1)+"---", ",")...)
+	for _, c := range classes {
+		cells := []string{fmt.Sprintf("%s (%s)", c, classDesc[c])}
+		for _, e := range r.engines {
+			cells = append(cells, ms(r.p(e, c, 0.5))+" / "+ms(r.p(e, c, 0.99)))
+		}
+		cf := r.p(httpName, c, 0.5)
+		cells = append(cells, ratio(cf, r.p(rawName, c, 0.5)), ratio(r.p(ftsName, c, 0.5), cf), ratio(r.p(pgName, c, 0.5), cf))
+		row(w, cells...)
+	}
+	fmt.Fprintln(w)
+
+	fmt.Fprintln(w, "### Documents matched (median over the class's queries, % of the corpus)")
+	fmt.Fprintln(w)
+	row(w, append([]string{"class"}, r.engines...)...)
+	row(w, strings.Split(strings.Repeat("---,", len(r.engines))+"---", ",")...)
+	for _, c := range classes {
+		cells := []string{c}
+		for _, e := range r.engines {
+			t := slices.Clone(r.totals[e][c])
+			slices.Sort(t)
+			if len(t) == 0 {
+				cells = append(cells, "—")
+				continue
+			}
+			cells = append(cells, fmt.Sprintf("%.2f%%", 100*float64(t[len(t)/2])/float64(r.cfg.docs)))
+		}
+		row(w, cells...)
+	}
+	fmt.Fprintln(w)
+
+	fmt.Fprintln(w, "### Indexing the corpus")
+	fmt.Fprintln(w)
+	row(w, "engine", "documents", "time", "documents/s")
+	row(w, "---", "---:", "---:", "---:")
+	for _, ix := range r.indexing {
+		row(w, ix.engine, fmt.Sprint(ix.docs), ix.took.Round(10*time.Millisecond).String(), fmt.Sprintf("%.0f", ix.perSec()))
+	}
+	if r.storeLoad > 0 {
+		fmt.Fprintf(w, "\n(Writing the corpus into Casefile's embedded store, which the rebuild then reads, took %s; it is set-up, not measured against anything.)\n", r.storeLoad.Round(100*time.Millisecond))
+	}
+	fmt.Fprintln(w)
+
+	if r.has(httpName) {
+		r.writeTargets(w)
+	}
+	for _, n := range r.notes {
+		fmt.Fprintf(w, "Note: %s\n", n)
+	}
+	fmt.Fprintf(w, "\nCommand: `go run ./cmd/casefile-bench -docs %d -seed %d -queries %d -reps %d -create-rate %g -create-for %s -workers %d -engines %s`\n",
+		r.cfg.docs, r.cfg.seed, r.cfg.perClass, r.cfg.reps, r.cfg.createRate, r.cfg.createFor, r.cfg.workers, strings.Join(r.cfg.engines, ","))
+}
+
+// writeTargets is the table of the performance targets and whether this
+// run met them.
+func (r *report) writeTargets(w io.Writer) {
+	fmt.Fprintln(w, "### Targets")
+	fmt.Fprintln(w)
+	row(w, "target", "measured", "met")
+	row(w, "---", "---", "---")
+	if r.has(rawName) {
+		for _, c := range classes {
+			q := r.p(httpName, c, 0.5) / r.p(rawName, c, 0.5)
+			row(w, "HTTP p50 ≤ 1.3× raw Bleve, "+c, fmt.Sprintf("%.2f×", q), check(q <= 1.3))
+		}
+	}
+	if r.has(ftsName) {
+		for _, c := range classes {
+			cf, fts := r.p(httpName, c, 0.5), r.p(ftsName, c, 0.5)
+			row(w, "p50 below SQLite FTS5, "+c, ms(cf)+" vs "+ms(fts)+" ms", check(cf < fts))
+		}
+	}
+	if r.has(pgName) {
+		for _, c := range []string{classMid, classSelective, classFilter} {
+			q := r.p(pgName, c, 0.5) / r.p(httpName, c, 0.5)
+			row(w, "p50 ≥ 5× faster than PostgreSQL, "+c, fmt.Sprintf("%.1f×", q), check(q >= 5))
+		}
+	}
+	bp99 := r.p(httpName, classBroad, 0.99)
+	row(w, "broad p99 ≤ 150 ms", ms(bp99)+" ms", check(bp99 <= 150))
+	for _, ix := range r.indexing {
+		if strings.HasPrefix(ix.engine, "Casefile") {
+			row(w, "rebuild from the store ≥ 2,000 documents/s", fmt.Sprintf("%.0f/s", ix.perSec()), check(ix.perSec() >= 2000))
+		}
+	}
+	row(w, "start-up with an up-to-date index ≤ 3 s", r.startup.Round(time.Millisecond).String(), check(r.startup <= 3*time.Second))
+	peak := max(r.rebuildRSS, r.serveRSS)
+	row(w, "peak RSS ≤ 1 GiB", fmt.Sprintf("%s rebuilding, %s serving", mib(r.rebuildRSS), mib(r.serveRSS)), check(peak > 0 && peak <= 1<<30))
+	if c := r.create; c != nil {
+		row(w, fmt.Sprintf("file cases ≥ 300/s for %s, 0 errors", r.cfg.createFor), fmt.Sprintf("%.1f/s (%d filed, p50 %s ms, p99 %s ms), %d errors", c.perSec, c.count, ms(c.p50), ms(c.p99), c.errors),
+			check(c.perSec >= 300 && c.errors == 0))
+	}
+	if rd := r.read; rd != nil {
+		row(w, "read a case by key p99 ≤ 10 ms", fmt.Sprintf("%s ms (p50 %s ms, %.0f/s, %d errors)", ms(rd.p99), ms(rd.p50), rd.perSec, rd.errors), check(rd.p99 <= 10 && rd.errors == 0))
+	}
+	fmt.Fprintln(w)
+}
+
+func row(w io.Writer, cells ...string) {
+	fmt.Fprintln(w, "| "+strings.Join(cells, " | ")+" |")
+}
