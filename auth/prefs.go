@@ -38,6 +38,7 @@ func (s *Service) SetPreferences(ctx context.Context, u *User, p Preferences, m 
 		cur.Version++
 		cur.UpdatedAt = s.now().UTC().Truncate(time.Millisecond) // what MongoDB stores
 		err := s.db.ReplaceVersioned(ctx, usersCollection, cur.Username, expected, cur)
+		s.principals.invalidate()
 		if errs.Is(err, errs.PreconditionFailed) {
 			continue // an admin's edit won the race: apply ours to it
 		}

@@ -58,6 +58,8 @@ type Service struct {
 
 	userFails *limiter
 	addrTries *limiter
+	// principals caches Authenticate's store reads (see principalCache).
+	principals *principalCache
 	// dummyHash is checked when a username does not exist, so that an
 	// unknown user costs the same time as a wrong password.
 	dummyHash string
@@ -78,11 +80,16 @@ func NewService(cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
+	ttl := principalTTLShared
+	if cfg.DB.Embedded() {
+		ttl = principalTTLEmbedded
+	}
 	return &Service{
 		db: cfg.DB, keys: cfg.Keys, now: cfg.Now, hash: cfg.Hash, audit: cfg.Audit,
-		userFails: newLimiter(MaxUserFailures, UserFailWindow),
-		addrTries: newLimiter(MaxAddrAttempts, AddrWindow),
-		dummyHash: dummy,
+		userFails:  newLimiter(MaxUserFailures, UserFailWindow),
+		addrTries:  newLimiter(MaxAddrAttempts, AddrWindow),
+		dummyHash:  dummy,
+		principals: newPrincipalCache(ttl),
 	}, nil
 }
 
@@ -285,6 +292,7 @@ func (s *Service) revokeForReuse(ctx context.Context, ev AuditEvent, sessionID s
 func (s *Service) revoke(ctx context.Context, sessionID, reason string) error {
 	now := s.now()
 	_, err := s.db.Update(ctx, sessionsCollection, sessionID, setFields("revoked_at", now, "revoked_reason", reason))
+	s.principals.invalidate()
 	return err
 }
 
@@ -298,6 +306,15 @@ func (s *Service) Logout(ctx context.Context, p *Principal, m Meta) error {
 		Entity: Entity{Type: "session", ID: p.SessionID}, IP: m.IP, RequestID: m.RequestID, Outcome: OutcomeSuccess})
 }
 
+// How long Authenticate trusts a cached user and session: on the embedded
+// store this process sees every change (the cache is emptied by them), so
+// the bound only limits memory; on a shared MongoDB it is how long another
+// instance's logout or disable may take to reach this one.
+const (
+	principalTTLEmbedded = time.Minute
+	principalTTLShared   = time.Second
+)
+
 // Principal is an authenticated caller.
 type Principal struct {
 	User      User
@@ -307,12 +324,17 @@ type Principal struct {
 var errToken = errs.E(errs.Unauthenticated, "missing, invalid or expired access token")
 
 // Authenticate checks an access token and returns who holds it. The user
-// and session are read on every call, so disabling a user or logging out
+// and session are checked on every call (through principalCache, which
+// every local write to them empties), so disabling a user or logging out
 // takes effect at once.
 func (s *Service) Authenticate(ctx context.Context, raw string) (*Principal, error) {
 	claims, err := s.keys.verify(raw, s.now())
 	if err != nil {
 		return nil, errToken
+	}
+	cached, gen := s.principals.get(claims.SessionID, claims.Subject)
+	if cached != nil {
+		return cached, nil
 	}
 	u, err := s.activeUser(ctx, claims.Subject)
 	if err != nil {
@@ -328,7 +350,9 @@ func (s *Service) Authenticate(ctx context.Context, raw string) (*Principal, err
 	if sess.RevokedAt != nil || sess.Username != u.Username || sess.CreatedAt.Before(u.SessionsValidFrom) {
 		return nil, errToken
 	}
-	return &Principal{User: u, SessionID: sess.ID}, nil
+	p := Principal{User: u, SessionID: sess.ID}
+	s.principals.put(gen, claims.Subject, p)
+	return &p, nil
 }
 
 func (s *Service) activeUser(ctx context.Context, username string) (User, error) {

@@ -174,7 +174,9 @@ func (s *Service) UpdateUser(ctx context.Context, by *User, username string, ver
 	}
 	u.Version++
 	u.UpdatedAt = now
-	if err := s.db.ReplaceVersioned(ctx, usersCollection, username, version, u); err != nil {
+	err := s.db.ReplaceVersioned(ctx, usersCollection, username, version, u)
+	s.principals.invalidate()
+	if err != nil {
 		return User{}, err
 	}
 	return u, s.audit.Record(ctx, AuditEvent{User: by.Username, Role: by.Role, Action: "user.update", Entity: ent,
