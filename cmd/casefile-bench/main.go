@@ -107,6 +107,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		if cfg.work, err = os.MkdirTemp("", "casefile-bench-"); err != nil {
 			return err
 		}
+		// PostgreSQL runs as its own user (not root), which must reach its
+		// directory inside this one.
+		if err := os.Chmod(cfg.work, 0o755); err != nil {
+			return err
+		}
 		if !cfg.keep {
 			defer os.RemoveAll(cfg.work)
 		}

