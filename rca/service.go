@@ -59,17 +59,20 @@ func NewService(s Store, a Auditor, c Cases, cl *Classifier, now func() time.Tim
 // Init prepares the store and trains the classifier on every root cause a
 // human has categorised.
 func (s *Service) Init(ctx context.Context) error {
-	if err := s.store.Init(ctx); err != nil {
-		return err
-	}
-	all, err := s.store.FindIncidents(ctx, time.Time{}, time.Time{})
-	if err != nil {
-		return err
-	}
-	for _, in := range all {
+	return s.store.Init(ctx)
+}
+
+// LearnHistory teaches the classifier every root cause already filed. It
+// reads every incident, which at tens of thousands of incidents takes
+// seconds, so the server runs it in the background after start-up: until
+// it is done, suggestions come from the seed examples and what was filed
+// since. Learning is additive, so its order with live filings does not
+// matter.
+func (s *Service) LearnHistory(ctx context.Context) error {
+	return s.store.EachIncident(ctx, func(in *Incident) error {
 		s.classify.Learn(labels(in.RCA.RootCauses)...)
-	}
-	return nil
+		return nil
+	})
 }
 
 func labels(rcs []RootCause) []Labeled {

@@ -22,6 +22,8 @@ type Store interface {
 	ReplaceIncident(ctx context.Context, in *Incident, expected int64) error
 	// FindIncidents scans incidents (started in [from, to) when set).
 	FindIncidents(ctx context.Context, from, to time.Time) ([]Incident, error)
+	// EachIncident calls fn with every incident, in no particular order.
+	EachIncident(ctx context.Context, fn func(*Incident) error) error
 	Postmortem(ctx context.Context, id string) (Postmortem, error)
 	InsertPostmortem(ctx context.Context, p *Postmortem) error
 	ReplacePostmortem(ctx context.Context, p *Postmortem, expected int64) error

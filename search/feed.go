@@ -112,6 +112,12 @@ func (f *Feed) CatchUp(ctx context.Context) (int, error) {
 				fresh = append(fresh, c)
 			}
 		}
+		// What this process has not applied may still be in the index (a
+		// restart forgets recent): ask it, in one query, rather than index
+		// the overlap window again at every start.
+		if fresh, err = f.notIndexed(fresh); err != nil {
+			return n, err
+		}
 		if err := f.idx.Apply(fresh, last); err != nil {
 			return n, err
 		}
@@ -135,6 +141,28 @@ func (f *Feed) CatchUp(ctx context.Context) (int, error) {
 	f.lag.Set(0)
 	f.caughtUp.Store(true)
 	return n, nil
+}
+
+// notIndexed keeps the changes newer than the version the index holds.
+func (f *Feed) notIndexed(changes []Change) ([]Change, error) {
+	if len(changes) == 0 {
+		return changes, nil
+	}
+	ids := make([]string, len(changes))
+	for i, c := range changes {
+		ids[i] = docID(c.Type, c.ID)
+	}
+	held, err := f.idx.seqsOf(ids)
+	if err != nil {
+		return nil, err
+	}
+	out := changes[:0:0]
+	for _, c := range changes {
+		if held[docID(c.Type, c.ID)] < c.Seq || c.Deleted {
+			out = append(out, c)
+		}
+	}
+	return out, nil
 }
 
 // syncGeneration forgets what was applied to an index that a rebuild has

@@ -54,6 +54,7 @@ type config struct {
 	createFor  time.Duration
 	workers    int
 	readFor    time.Duration
+	readRate   float64
 }
 
 var allEngines = []string{"casefile", "bleve", "fts5", "postgres"}
@@ -74,6 +75,7 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 	fs.DurationVar(&c.createFor, "create-for", time.Minute, "how long cases are filed")
 	fs.IntVar(&c.workers, "workers", 32, "concurrent clients of the write and read tests")
 	fs.DurationVar(&c.readFor, "read-for", 20*time.Second, "how long cases are read by key")
+	fs.Float64Var(&c.readRate, "read-rate", 200, "cases read by key per second (a steady rate: latency, not saturation, is measured)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return c, err
 	}
@@ -266,8 +268,8 @@ func runCasefile(ctx context.Context, cfg config, g *corpus.Gen, qs []benchcmp.Q
 			return err
 		}
 		rep.create = &r
-		logf("casefile: reading cases by key for %s", cfg.readFor)
-		r2, err := runLoad(ctx, bin, srv.base, "read", cfg.workers, 0, cfg.readFor)
+		logf("casefile: reading cases by key at %g/s for %s", cfg.readRate, cfg.readFor)
+		r2, err := runLoad(ctx, bin, srv.base, "read", min(cfg.workers, 8), cfg.readRate, cfg.readFor)
 		if err != nil {
 			return err
 		}

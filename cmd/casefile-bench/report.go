@@ -193,7 +193,7 @@ func (r *report) writeTargets(w io.Writer) {
 			check(c.perSec >= 300 && c.errors == 0))
 	}
 	if rd := r.read; rd != nil {
-		row(w, "read a case by key p99 ≤ 10 ms", fmt.Sprintf("%s ms (p50 %s ms, %.0f/s, %d errors)", ms(rd.p99), ms(rd.p50), rd.perSec, rd.errors), check(rd.p99 <= 10 && rd.errors == 0))
+		row(w, "read a case by key p99 ≤ 10 ms", fmt.Sprintf("%s ms (p50 %s ms, at %.0f/s, %d errors)", ms(rd.p99), ms(rd.p50), rd.perSec, rd.errors), check(rd.p99 <= 10 && rd.errors == 0))
 	}
 	fmt.Fprintln(w)
 }

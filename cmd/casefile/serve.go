@@ -1,6 +1,7 @@
 package main
 
 import (
+	"casefile.dev/casefile/internal/wire"
 	"context"
 	"errors"
 	"flag"
@@ -29,7 +30,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	a, err := open(ctx, cfg, log, reg)
+	// The classifier learns from stored incidents while the server already
+	// serves: at 30,000 incidents that read was most of start-up.
+	a, err := openWith(ctx, cfg, log, reg, func(wc *wire.Config) { wc.LearnInBackground = true })
 	if err != nil {
 		return err
 	}

@@ -39,6 +39,10 @@ type Config struct {
 	IndexDir string
 	// IndexShards is how many shards the index has (0: search.DefaultShards).
 	IndexShards int
+	// LearnInBackground lets New return before the root-cause classifier
+	// has learned from every stored incident (a server starts faster);
+	// otherwise New waits for it, as tests want.
+	LearnInBackground bool
 	// Registerer receives the index feed's and the domain's metrics
 	// (internal/metrics; nil: none).
 	Registerer prometheus.Registerer
@@ -101,6 +105,18 @@ func New(ctx context.Context, cfg Config) (*Services, error) {
 		}
 	}
 
+	if cfg.LearnInBackground {
+		go func() {
+			start := time.Now()
+			if err := s.RCA.LearnHistory(context.WithoutCancel(ctx)); err != nil {
+				cfg.Logger.Warn("the root-cause classifier could not learn from stored incidents", "err", err)
+				return
+			}
+			cfg.Logger.Info("root-cause classifier learned from stored incidents", "took", time.Since(start).String())
+		}()
+	} else if err := s.RCA.LearnHistory(ctx); err != nil {
+		return nil, err
+	}
 	if s.Index, s.freshIndex, err = search.OpenWith(cfg.IndexDir, cfg.Logger, search.Options{Shards: cfg.IndexShards}); err != nil {
 		return nil, err
 	}
