@@ -150,7 +150,18 @@ func (s *MongoStore) ReplaceCase(ctx context.Context, c *Case, expected int64) e
 func bucketID(caseID string, n int) string { return fmt.Sprintf("%s/%d", caseID, n/timelineBucket) }
 
 func (s *MongoStore) AppendTimeline(ctx context.Context, caseID string, e TimelineEntry) error {
-	return s.db.Push(ctx, timelineColl, bucketID(caseID, e.N), "entries", e)
+	id := bucketID(caseID, e.N)
+	if e.N%timelineBucket == 0 {
+		// The first entry of a bucket (every new case's) usually creates
+		// it: a plain insert, which on the embedded store needs no write
+		// lock, unlike an upserting $push. If a later entry got there
+		// first, the bucket exists and the entry is pushed as any other.
+		err := s.db.Insert(ctx, timelineColl, bson.D{{Key: "_id", Value: id}, {Key: "entries", Value: bson.A{e}}})
+		if !errs.Is(err, errs.Conflict) {
+			return err
+		}
+	}
+	return s.db.Push(ctx, timelineColl, id, "entries", e)
 }
 
 func (s *MongoStore) Timeline(ctx context.Context, caseID string, from, to int) ([]TimelineEntry, error) {

@@ -485,9 +485,10 @@ func build(ctx context.Context, src Source, dir string, shards, batchSize int) (
 		feeds[k] = make(chan Change, 2*batchSize)
 	}
 	var wg sync.WaitGroup
+	var merging sync.Mutex
 	for k := range shards {
 		wg.Go(func() {
-			if err := buildShard(shardPath(dir, k), dir, batchSize, feeds[k]); err != nil {
+			if err := buildShard(shardPath(dir, k), dir, feeds[k], &merging); err != nil {
 				cancel(err)
 				for range feeds[k] { // let the reader finish
 				}
@@ -566,7 +567,13 @@ const builderBatch = 500
 // buildShard indexes what arrives on feed into a new index at path. A
 // builder needs at least one document; a shard that gets none is made
 // empty.
-func buildShard(path, tmp string, batchSize int, feed <-chan Change) error {
+//
+// A builder ends by merging its segments into one, reading them through
+// mmap; those pages count in the process's resident memory (measured at
+// 110,000 documents on two shards: 750 MB of mapped files at the peak when
+// both merged at once). merging lets one shard merge at a time, which
+// bounds that peak by one shard's files.
+func buildShard(path, tmp string, feed <-chan Change, merging *sync.Mutex) error {
 	var b bleve.Builder
 	for c := range feed {
 		if b == nil {
@@ -587,6 +594,8 @@ func buildShard(path, tmp string, batchSize int, feed <-chan Change) error {
 		}
 		return idx.Close()
 	}
+	merging.Lock()
+	defer merging.Unlock()
 	return b.Close()
 }
 

@@ -189,14 +189,41 @@ func (s *Searcher) Search(ctx context.Context, u *auth.User, r Request) (Result,
 	for _, name := range r.Facets {
 		req.AddFacet(name, bleve.NewFacetRequest(facetFields[name], 20))
 	}
-	if r.Highlight {
-		req.Highlight = bleve.NewHighlightWithStyle("html")
-		for _, h := range highlighted {
-			req.Highlight.AddField(h)
-		}
+	res, err := s.run(ctx, req, true)
+	if err != nil || !r.Highlight || userQ == nil || len(res.Hits) == 0 {
+		return res, err
 	}
+	return res, s.highlight(ctx, res.Hits, userQ)
+}
 
-	return s.run(ctx, req, true)
+// highlight marks the words of q in hits. It is a second query, on just
+// those documents: asking Bleve for highlights in the search itself makes
+// it keep term locations for every match, not only for the hits returned
+// (measured at 100,000 documents: 80 of a broad query's 100 ms).
+func (s *Searcher) highlight(ctx context.Context, hits []Hit, q query.Query) error {
+	ctx, cancel := context.WithTimeout(ctx, Deadline)
+	defer cancel()
+	ids := make([]string, len(hits))
+	for i, h := range hits {
+		ids[i] = docID(h.Type, h.ID)
+	}
+	req := bleve.NewSearchRequestOptions(bleve.NewConjunctionQuery(bleve.NewDocIDQuery(ids), q), len(ids), 0, false)
+	req.Highlight = bleve.NewHighlightWithStyle("html")
+	for _, h := range highlighted {
+		req.Highlight.AddField(h)
+	}
+	res, err := s.idx.search(ctx, req)
+	if err != nil {
+		return fmt.Errorf("search: highlight: %w", err)
+	}
+	frags := make(map[string]map[string][]string, len(res.Hits))
+	for _, h := range res.Hits {
+		frags[h.ID] = marked(h.Fragments)
+	}
+	for i := range hits {
+		hits[i].Highlights = frags[ids[i]]
+	}
+	return nil
 }
 
 // run executes req within the deadline and converts the result.

@@ -117,6 +117,37 @@ func startServer(ctx context.Context, bin, data string, extra ...string) (*serve
 	}
 }
 
+// settle waits until the server's start-up work in the background (the
+// classifier learning from stored incidents) is done: until its CPU time
+// grows by less than a tenth of a core over half a second, or a minute has
+// passed. Queries are timed on a settled server.
+func (s *server) settle() {
+	cpu := func() int64 {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", s.cmd.Process.Pid))
+		if err != nil {
+			return -1
+		}
+		// Fields after the command name (which is in parentheses):
+		// utime and stime are the 12th and 13th.
+		f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+		if len(f) < 13 {
+			return -1
+		}
+		u, _ := strconv.ParseInt(f[11], 10, 64)
+		st, _ := strconv.ParseInt(f[12], 10, 64)
+		return u + st // clock ticks, 100 per second on Linux
+	}
+	deadline := time.Now().Add(time.Minute)
+	for prev := cpu(); prev >= 0 && time.Now().Before(deadline); {
+		time.Sleep(500 * time.Millisecond)
+		now := cpu()
+		if now-prev <= 5 {
+			return
+		}
+		prev = now
+	}
+}
+
 // stop ends the server with SIGTERM and returns its peak resident memory.
 func (s *server) stop() (peakRSS int64, err error) {
 	_ = s.cmd.Process.Signal(syscall.SIGTERM)
@@ -317,23 +348,38 @@ func runLoad(ctx context.Context, bin, base, op string, workers int, rate float6
 		"-rate", strconv.FormatFloat(rate, 'f', -1, 64), "-duration", d.String())
 	cmd.Env = casefileEnv()
 	out, runErr := cmd.CombinedOutput()
+	if r, ok := parseLoadReport(out, op); ok {
+		return r, nil
+	}
+	if runErr != nil {
+		return loadRun{output: string(out)}, fmt.Errorf("casefile load: %v\n%s", runErr, out)
+	}
+	return loadRun{output: string(out)}, fmt.Errorf("casefile load printed no %s line:\n%s", op, out)
+}
+
+// parseLoadReport reads op's line of a `casefile load` report:
+// operation, count, ops/s, p50, p95, p99, max (ms), errors.
+func parseLoadReport(out []byte, op string) (loadRun, bool) {
 	r := loadRun{output: string(out)}
 	sc := bufio.NewScanner(bytes.NewReader(out))
 	for sc.Scan() {
 		f := strings.Fields(sc.Text())
-		if len(f) == 8 && f[0] == op {
-			r.count, _ = strconv.Atoi(f[1])
-			r.perSec, _ = strconv.ParseFloat(f[2], 64)
-			r.p50, _ = strconv.ParseFloat(f[3], 64)
-			r.p95, _ = strconv.ParseFloat(f[4], 64)
-			r.p99, _ = strconv.ParseFloat(f[5], 64)
-			r.max, _ = strconv.ParseFloat(f[6], 64)
-			r.errors, _ = strconv.Atoi(f[7])
-			return r, nil
+		if len(f) != 8 || f[0] != op {
+			continue
 		}
+		var err error
+		for i, dst := range []*float64{&r.perSec, &r.p50, &r.p95, &r.p99, &r.max} {
+			if *dst, err = strconv.ParseFloat(f[2+i], 64); err != nil {
+				return r, false
+			}
+		}
+		if r.count, err = strconv.Atoi(f[1]); err != nil {
+			return r, false
+		}
+		if r.errors, err = strconv.Atoi(f[7]); err != nil {
+			return r, false
+		}
+		return r, true
 	}
-	if runErr != nil {
-		return r, fmt.Errorf("casefile load: %v\n%s", runErr, out)
-	}
-	return r, fmt.Errorf("casefile load printed no %s line:\n%s", op, out)
+	return r, false
 }

@@ -257,7 +257,9 @@ func runCasefile(ctx context.Context, cfg config, g *corpus.Gen, qs []benchcmp.Q
 	if err != nil {
 		return err
 	}
-	logf("casefile: started in %s; querying", startup.Round(time.Millisecond))
+	logf("casefile: started in %s; letting it settle", startup.Round(time.Millisecond))
+	srv.settle()
+	logf("casefile: querying")
 	if err := timeQueries(ctx, cfg, httpEngine{lead}, "Casefile HTTP", qs, rep); err != nil {
 		return err
 	}

@@ -27,6 +27,7 @@ func TestChooseQueries(t *testing.T) {
 	}
 	perClass := map[string]int{}
 	for _, q := range qs {
+		t.Logf("%-9s %s", q.Class, queryText(q))
 		perClass[q.Class]++
 		hits := 0
 		for _, d := range docs {

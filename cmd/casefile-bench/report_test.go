@@ -1,0 +1,66 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestParseLoadReport(t *testing.T) {
+	out := []byte(`casefile load: http://127.0.0.1:1, 32 worker(s) for 1m0s at 300 req/s, mix create=1
+operation      count    ops/s   p50 ms   p95 ms   p99 ms   max ms  errors
+create         17990    299.8     21.5     48.1     90.2    301.0       2
+total          17990    299.8     21.5     48.1     90.2    301.0       2
+`)
+	r, ok := parseLoadReport(out, "create")
+	require.True(t, ok)
+	assert.Equal(t, 17990, r.count)
+	assert.InDelta(t, 299.8, r.perSec, 1e-9)
+	assert.InDelta(t, 90.2, r.p99, 1e-9)
+	assert.Equal(t, 2, r.errors)
+	_, ok = parseLoadReport(out, "read")
+	assert.False(t, ok, "no line for an operation that did not run")
+	_, ok = parseLoadReport([]byte("create 1 x 2 3 4 5 0\n"), "create")
+	assert.False(t, ok, "a malformed line is not a result")
+}
+
+// TestReportTargets: the targets table says "no" for what a run missed and
+// "yes" for what it met, with the measured values.
+func TestReportTargets(t *testing.T) {
+	ms := func(v ...float64) []time.Duration {
+		var out []time.Duration
+		for _, x := range v {
+			out = append(out, time.Duration(x*float64(time.Millisecond)))
+		}
+		return out
+	}
+	r := &report{cfg: config{docs: 1000, seed: 1, perClass: 1, reps: 1, engines: []string{"casefile", "bleve"}, createFor: time.Minute},
+		engines: []string{httpName, rawName},
+		lat: map[string]map[string][]time.Duration{
+			httpName: {classBroad: ms(100, 200), classMid: ms(5), classSelective: ms(2), classFilter: ms(3)},
+			rawName:  {classBroad: ms(90, 190), classMid: ms(2), classSelective: ms(1.9), classFilter: ms(2.9)},
+		},
+		totals:   map[string]map[string][]int{},
+		indexing: []indexRate{{engine: "Casefile (rebuild from the store)", docs: 3000, took: time.Second}},
+		startup:  2 * time.Second, rebuildRSS: 500 << 20, serveRSS: 300 << 20,
+		create: &loadRun{perSec: 250, count: 15000, errors: 0},
+	}
+	var b bytes.Buffer
+	r.write(&b)
+	out := b.String()
+	for _, want := range []string{
+		"| HTTP p50 ≤ 1.3× raw Bleve, mid | 2.50× | **no** |",
+		"| HTTP p50 ≤ 1.3× raw Bleve, selective | 1.05× | yes |",
+		"| broad p99 ≤ 150 ms | 200 ms | **no** |",
+		"| rebuild from the store ≥ 2,000 documents/s | 3000/s | yes |",
+		"| start-up with an up-to-date index ≤ 3 s | 2s | yes |",
+		"| peak RSS ≤ 1 GiB | 500 MiB rebuilding, 300 MiB serving | yes |",
+		"file cases ≥ 300/s for 1m0s, 0 errors | 250.0/s",
+	} {
+		assert.True(t, strings.Contains(out, want), "missing %q in:\n%s", want, out)
+	}
+}
