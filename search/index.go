@@ -435,7 +435,8 @@ func (x *Index) Rebuild(ctx context.Context, src Source, batchSize int) (int, er
 	// The mapping version last: a crash before it leaves an index Open
 	// moves aside.
 	cp := max(head, after)
-	if err := built.apply(late, cp); err == nil {
+	err = built.apply(late, cp)
+	if err == nil {
 		err = built.apply(nil, cp)
 	}
 	for _, p := range parts {

@@ -94,10 +94,7 @@ func (r *report) write(w io.Writer) {
 
 	fmt.Fprintln(w, "### Query latency, ms (p50 / p99)")
 	fmt.Fprintln(w)
-	header := []string{"class"}
-	for _, e := range r.engines {
-		header = append(header, e)
-	}
+	header := append([]string{"class"}, r.engines...)
 	header = append(header, "HTTP ÷ raw Bleve (p50)", "FTS5 ÷ Casefile (p50)", "PostgreSQL ÷ Casefile (p50)")
 	row(w, header...)
 	row(w, strings.Split(strings.Repeat("---,", len(header)-1)+"---", ",")...)
