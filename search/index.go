@@ -71,7 +71,7 @@ func newShardSet(parts []bleve.Index) shardSet {
 }
 
 func (s shardSet) close() error {
-	var errsOut []error
+	errsOut := []error{s.alias.Close()}
 	for _, p := range s.parts {
 		errsOut = append(errsOut, p.Close())
 	}
@@ -675,6 +675,15 @@ func (x *Index) search(ctx context.Context, req *bleve.SearchRequest) (*bleve.Se
 	res, err := x.set.alias.SearchInContext(ctx, req)
 	if err != nil {
 		return nil, err
+	}
+	// An alias answers with what the shards that did not fail found, and
+	// counts the failures in the status: a partial answer would be a wrong
+	// one (totals, facets, a missing document), so it is an error.
+	if res.Status != nil && res.Status.Failed > 0 {
+		for name, serr := range res.Status.Errors {
+			return nil, fmt.Errorf("search: shard %s: %w", name, serr)
+		}
+		return nil, fmt.Errorf("search: %d of %d shards failed", res.Status.Failed, res.Status.Total)
 	}
 	for name, size := range want {
 		if f := res.Facets[name]; f != nil {

@@ -22,9 +22,9 @@ func TestLoadAgainstRealServer(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	// Equal weights: the round robin runs every operation in each worker's
-	// first five, however slow the machine.
+	// first six, however slow the machine.
 	err := run(ctx, []string{"casefile", "load", "-url", s.base, "-workers", "2", "-duration", "3s",
-		"-mix", "create=1,note=1,transition=1,search=1,postmortem=1"}, func(k string) string { return e2eEnv()[k] }, &out)
+		"-mix", "create=1,read=1,note=1,transition=1,search=1,postmortem=1"}, func(k string) string { return e2eEnv()[k] }, &out)
 	text := out.String()
 	t.Log("\n" + text)
 	require.NoError(t, err, "%s", text)

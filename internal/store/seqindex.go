@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"net/url"
 	"path/filepath"
 	"sync"
 )
@@ -35,13 +34,11 @@ func (e *Embedded) sqlDB(database string) (*sql.DB, error) {
 	if db, ok := r.dbs[database]; ok {
 		return db, nil
 	}
-	path := filepath.Join(e.dir, database+".sqlite")
-	dsn := (&url.URL{Scheme: "file", Path: path, RawQuery: "_pragma=busy_timeout(10000)"}).String()
-	db, err := sql.Open("sqlite", dsn)
+	db, err := openSQLite(filepath.Join(e.dir, database+".sqlite"), "rw")
 	if err != nil {
 		return nil, err
 	}
-	db.SetMaxOpenConns(4)
+	db.SetMaxOpenConns(4) // Since runs from several goroutines at once
 	if r.dbs == nil {
 		r.dbs, r.tables = map[string]*sql.DB{}, map[string]string{}
 	}

@@ -1,0 +1,64 @@
+package search
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"casefile.dev/casefile/auth"
+)
+
+// staticSource hands out fixed documents (this package's tests cannot use
+// internal/corpus, which imports it).
+type staticSource []Change
+
+func (s staticSource) Head(context.Context) (int64, error) { return int64(len(s)), nil }
+
+func (s staticSource) Changes(_ context.Context, after int64, limit int) ([]Change, error) {
+	var out []Change
+	for _, c := range s {
+		if c.Seq > after && len(out) < limit {
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
+
+func (s staticSource) Document(_ context.Context, typ, id string) (Change, error) {
+	for _, c := range s {
+		if c.Type == typ && c.ID == id {
+			return c, nil
+		}
+	}
+	return Change{Type: typ, ID: id, Deleted: true}, nil
+}
+
+// TestAShardThatFailsFailsTheSearch: Bleve's alias answers with what the
+// other shards found when one fails; Casefile must not serve that partial
+// (and so wrong) answer.
+func TestAShardThatFailsFailsTheSearch(t *testing.T) {
+	ctx := context.Background()
+	var src staticSource
+	for i := range 40 {
+		src = append(src, Change{Type: TypeIncident, ID: string(rune('a'+i%26)) + string(rune('a'+i/26)), Seq: int64(i + 1),
+			Doc: Doc{Title: "refund fraud", Status: "open"}})
+	}
+	x, _, err := OpenWith(t.TempDir(), slog.New(slog.NewTextHandler(io.Discard, nil)), Options{Shards: 2})
+	require.NoError(t, err)
+	defer func() { closeAll(x.set.parts) }() // not x.Close: a shard is closed twice below
+	_, err = x.Rebuild(ctx, src, 10)
+	require.NoError(t, err)
+	admin := &auth.User{Username: "ada", Role: auth.RoleAdmin}
+	s := NewSearcher(x)
+	res, err := s.Search(ctx, admin, Request{Query: "refund", Facets: []string{"status"}})
+	require.NoError(t, err)
+	require.Equal(t, uint64(40), res.Total)
+
+	require.NoError(t, x.set.parts[1].Close())
+	_, err = s.Search(ctx, admin, Request{Query: "refund", Facets: []string{"status"}})
+	assert.Error(t, err, "half an answer is no answer")
+}
