@@ -14,7 +14,7 @@ import (
 )
 
 // testDocs is the size of the test corpus.
-const testDocs = 2000
+const testDocs = 800
 
 var testGen = corpus.New(1)
 
@@ -70,7 +70,7 @@ func checkEngine(t *testing.T, e Engine) {
 	}
 
 	t.Run("unique word", func(t *testing.T) {
-		for _, i := range []int{0, 1, 25, 26, 777, 1234, testDocs - 1} {
+		for _, i := range []int{0, 1, 25, 26, 400, 777, testDocs - 1} {
 			res := run(t, Query{Terms: []string{corpus.UniqueWord(i)}, Facets: []string{"type"}})
 			assert.Equal(t, 1, res.Total, "doc %d", i)
 			assert.Equal(t, []string{corpus.ID(i)}, res.IDs, "doc %d", i)
