@@ -294,17 +294,28 @@ func (f *Feed) applyGroup(group []queued) error {
 			newest[key] = g.c
 		}
 	}
+	// Documents out of the window: the index knows which versions it
+	// holds (one query for the group).
+	var unknown []string
+	for _, key := range order {
+		if _, ok := f.recent[key]; !ok && newest[key].Seq > 0 {
+			unknown = append(unknown, key)
+		}
+	}
+	held := map[string]int64{}
+	if len(unknown) > 0 {
+		var err error
+		if held, err = f.idx.seqsOf(unknown); err != nil {
+			return err
+		}
+	}
 	var changes []Change
 	var top int64
 	for _, key := range order {
 		c := newest[key]
 		applied, ok := f.recent[key]
-		if !ok && c.Seq > 0 {
-			// Out of the window: the index knows which version it holds.
-			var err error
-			if applied, err = f.idx.seqOf(c.Type, c.ID); err != nil {
-				return err
-			}
+		if !ok {
+			applied = held[key]
 		}
 		if applied > c.Seq {
 			continue // a newer version is already in (two writers' notifications crossed)

@@ -633,18 +633,6 @@ func (x *Index) generation() int64 {
 	return x.gen
 }
 
-// seqOf is the seq of the version of (typ, id) the index holds, 0 if none.
-func (x *Index) seqOf(typ, id string) (int64, error) {
-	req := bleve.NewSearchRequest(bleve.NewDocIDQuery([]string{docID(typ, id)}))
-	req.Fields = []string{"seq"}
-	res, err := x.search(context.Background(), req)
-	if err != nil || len(res.Hits) == 0 {
-		return 0, err
-	}
-	seq, _ := res.Hits[0].Fields["seq"].(float64)
-	return int64(seq), nil
-}
-
 // shardFacetSize is how many values of a terms facet each shard returns:
 // merging per-shard top lists is exact only when each shard returns every
 // value, so it is far above what any faceted field holds (months, teams,

@@ -62,3 +62,37 @@ func TestAShardThatFailsFailsTheSearch(t *testing.T) {
 	_, err = s.Search(ctx, admin, Request{Query: "refund", Facets: []string{"status"}})
 	assert.Error(t, err, "half an answer is no answer")
 }
+
+// TestRebuildKeepsTheNewestOfADocumentReadTwice: a document written again
+// while a rebuild reads the store is handed out twice; Bleve's offline
+// builder cannot replace a document, so the newer version must still win,
+// once, and a deletion read second must take the document out.
+func TestRebuildKeepsTheNewestOfADocumentReadTwice(t *testing.T) {
+	ctx := context.Background()
+	inc := func(id string, seq int64, title string) Change {
+		return Change{Type: TypeIncident, ID: id, Seq: seq, Doc: Doc{Title: title}}
+	}
+	src := staticSource{
+		inc("kept", 1, "zqoldtitlex"), inc("gone", 2, "zqdoomedx"),
+		inc("other", 3, "filler"), inc("more", 4, "filler"),
+		inc("kept", 5, "zqnewtitlex"), {Type: TypeIncident, ID: "gone", Seq: 6, Deleted: true},
+	}
+	x, _, err := OpenWith(t.TempDir(), slog.New(slog.NewTextHandler(io.Discard, nil)), Options{Shards: 2})
+	require.NoError(t, err)
+	defer x.Close()
+	n, err := x.Rebuild(ctx, src, 2) // pages of two: each document's versions come in different pages
+	require.NoError(t, err)
+	assert.Equal(t, 4, n, "four documents went to the builders")
+
+	s := NewSearcher(x)
+	admin := &auth.User{Username: "ada", Role: auth.RoleAdmin}
+	count := func(q string) uint64 {
+		res, err := s.Search(ctx, admin, Request{Query: q})
+		require.NoError(t, err)
+		return res.Total
+	}
+	assert.Equal(t, uint64(1), count("zqnewtitlex"), "the newer version is in, once")
+	assert.Zero(t, count("zqoldtitlex"), "the older version is replaced")
+	assert.Zero(t, count("zqdoomedx"), "a deletion read second removes the document")
+	assert.Equal(t, uint64(3), count("-id:none"), "kept, other and more")
+}
