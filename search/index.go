@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/mapping"
 )
 
 // Keys of values kept inside each shard (bleve SetInternal).
@@ -324,13 +325,13 @@ func apply(idx bleve.Index, changes []Change, checkpoint int64) error {
 			continue
 		}
 		c.Doc.Type, c.Doc.ID, c.Doc.Seq = c.Type, c.ID, c.Seq
-		if err := b.Index(docID(c.Type, c.ID), c.Doc); err != nil {
+		if err := indexDoc(b, idx.Mapping(), docID(c.Type, c.ID), c.Doc); err != nil {
 			return err
 		}
 		for _, child := range c.Children {
 			child.Parent, child.Seq = c.ID, c.Seq
 			id := docID(child.Type, child.ID)
-			if err := b.Index(id, child); err != nil {
+			if err := indexDoc(b, idx.Mapping(), id, child); err != nil {
 				return err
 			}
 			batched[c.ID] = append(batched[c.ID], id)
@@ -338,6 +339,15 @@ func apply(idx bleve.Index, changes []Change, checkpoint int64) error {
 	}
 	b.SetInternal(keyCheckpoint, []byte(strconv.FormatInt(checkpoint, 10)))
 	return idx.Batch(b)
+}
+
+// indexDoc adds doc to b as the document id (see mapDocument).
+func indexDoc(b *bleve.Batch, m mapping.IndexMapping, id string, doc Doc) error {
+	d, err := mapDocument(m, id, doc)
+	if err != nil {
+		return err
+	}
+	return b.IndexAdvanced(d)
 }
 
 // maxChildren bounds the children of one document; RCA validation keeps
@@ -579,7 +589,7 @@ func buildShard(path, tmp string, feed <-chan Change, merging *sync.Mutex) error
 	for c := range feed {
 		if b == nil {
 			var err error
-			if b, err = bleve.NewBuilder(path, NewMapping(), map[string]any{"batchSize": builderBatch, "buildPathPrefix": tmp}); err != nil {
+			if b, err = bleve.NewBuilder(path, newBuilderMapping(), map[string]any{"batchSize": builderBatch, "buildPathPrefix": tmp}); err != nil {
 				return err
 			}
 		}

@@ -9,9 +9,10 @@ import (
 
 // MappingVersion changes whenever NewMapping does, or what the index holds
 // (version 4 added risks, 5 the approval field of cases, 6 the root-cause
-// categories of postmortems, 7 the sharded layout); an index of another
+// categories of postmortems, 7 the sharded layout, 8 doc values laid out
+// for direct reads, see directDocValues); an index of another
 // version is rebuilt at start-up.
-const MappingVersion = 7
+const MappingVersion = 8
 
 // Field groups of the mapping.
 var (

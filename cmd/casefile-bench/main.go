@@ -55,6 +55,9 @@ type config struct {
 	workers    int
 	readFor    time.Duration
 	readRate   float64
+	// reuse skips writing the corpus and rebuilding the index when -work
+	// already holds both from an earlier run with the same -docs and -seed.
+	reuse bool
 }
 
 var allEngines = []string{"casefile", "bleve", "fts5", "postgres"}
@@ -68,6 +71,7 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 	fs.Int64Var(&c.seed, "seed", 1, "corpus seed")
 	fs.StringVar(&c.work, "work", "", "working directory (default: a new temporary one, removed at the end)")
 	fs.BoolVar(&c.keep, "keep", false, "keep the working directory")
+	fs.BoolVar(&c.reuse, "reuse", false, "with -work: reuse the store and index an earlier run left there (-keep) instead of writing and rebuilding them")
 	fs.StringVar(&engines, "engines", strings.Join(allEngines, ","), "engines to run: "+strings.Join(allEngines, ", ")+" (bleve needs casefile)")
 	fs.IntVar(&c.perClass, "queries", 10, "queries per class")
 	fs.IntVar(&c.reps, "reps", 5, "times each query is timed (after one warm-up)")
@@ -90,6 +94,9 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 	}
 	if slices.Contains(c.engines, "bleve") && !slices.Contains(c.engines, "casefile") {
 		return c, errors.New("-engines: bleve reads Casefile's index, so it needs casefile")
+	}
+	if c.reuse && c.work == "" {
+		return c, errors.New("-reuse needs -work")
 	}
 	if c.docs < 100 || c.perClass < 1 || c.reps < 1 || c.workers < 1 {
 		return c, errors.New("-docs must be at least 100; -queries, -reps and -workers at least 1")
@@ -210,30 +217,12 @@ func runCasefile(ctx context.Context, cfg config, g *corpus.Gen, qs []benchcmp.Q
 		return err
 	}
 	data := filepath.Join(cfg.work, "data")
-	if err := initialise(ctx, bin, data); err != nil {
+	if _, err := os.Stat(filepath.Join(data, "index")); cfg.reuse && err == nil {
+		logf("casefile: reusing the store and index in %s", data)
+		rep.notes = append(rep.notes, "The store and index were reused from an earlier run (-reuse), so no indexing was timed.")
+	} else if err := loadAndReindex(ctx, cfg, bin, data, g, rep, logf); err != nil {
 		return err
 	}
-	logf("casefile: writing %d documents into the embedded store", cfg.docs)
-	start := time.Now()
-	last := time.Now()
-	if err := loadStore(ctx, data, g, cfg.docs, func(n int) {
-		if time.Since(last) > 10*time.Second {
-			logf("casefile: %d written", n)
-			last = time.Now()
-		}
-	}); err != nil {
-		return err
-	}
-	rep.storeLoad = time.Since(start)
-
-	logf("casefile: reindex")
-	docs, took, peak, err := reindex(ctx, bin, data)
-	if err != nil {
-		return err
-	}
-	rep.indexing = append(rep.indexing, indexRate{engine: "Casefile (rebuild from the store)", docs: docs, took: took})
-	rep.rebuildRSS = peak
-	logf("casefile: %d documents reindexed in %s; starting", docs, took)
 
 	srv, startup, err := startServer(ctx, bin, data)
 	if err != nil {
@@ -250,7 +239,7 @@ func runCasefile(ctx context.Context, cfg config, g *corpus.Gen, qs []benchcmp.Q
 		return err
 	}
 	if err := admin.call(ctx, "POST", "/api/v1/users", map[string]string{"username": "bench-lead", "role": "lead", "team": "t1",
-		"password": adminPassword, "display_name": "bench lead"}, nil); err != nil {
+		"password": adminPassword, "display_name": "bench lead"}, nil); err != nil && !cfg.reuse {
 		return err
 	}
 	lead, err := login(ctx, srv.base, "bench-lead", adminPassword)
@@ -291,6 +280,36 @@ func runCasefile(ctx context.Context, cfg config, g *corpus.Gen, qs []benchcmp.Q
 			return err
 		}
 	}
+	return nil
+}
+
+// loadAndReindex writes the corpus into a new embedded store under data
+// and times `casefile reindex` on it.
+func loadAndReindex(ctx context.Context, cfg config, bin, data string, g *corpus.Gen, rep *report, logf func(string, ...any)) error {
+	if err := initialise(ctx, bin, data); err != nil {
+		return err
+	}
+	logf("casefile: writing %d documents into the embedded store", cfg.docs)
+	start := time.Now()
+	last := time.Now()
+	if err := loadStore(ctx, data, g, cfg.docs, func(n int) {
+		if time.Since(last) > 10*time.Second {
+			logf("casefile: %d written", n)
+			last = time.Now()
+		}
+	}); err != nil {
+		return err
+	}
+	rep.storeLoad = time.Since(start)
+
+	logf("casefile: reindex")
+	docs, took, peak, err := reindex(ctx, bin, data)
+	if err != nil {
+		return err
+	}
+	rep.indexing = append(rep.indexing, indexRate{engine: "Casefile (rebuild from the store)", docs: docs, took: took})
+	rep.rebuildRSS = peak
+	logf("casefile: %d documents reindexed in %s; starting", docs, took)
 	return nil
 }
 
