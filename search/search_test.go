@@ -2,6 +2,7 @@ package search_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"slices"
@@ -430,6 +431,38 @@ func TestHighlights(t *testing.T) {
 	// Without Highlight, none.
 	res = mustSearch(t, s, admin, search.Request{Query: "chargeback"})
 	assert.Nil(t, res.Hits[0].Highlights)
+}
+
+// The highlighting pass supplies the hits' fields: with highlights, a page
+// has the same hits, in the same order, with the same fields and scores.
+func TestHighlightsKeepTheHitsAsTheyWere(t *testing.T) {
+	src := corpus.NewSource()
+	var docs []search.Doc
+	for i := range 6 {
+		d := doc(search.TypeCase, fmt.Sprintf("h%d", i), "refund "+strings.Repeat("scam ", i), "a refund request")
+		d.Status, d.Severity = []string{"new", "triage"}[i%2], []string{"sev1", "sev2", "sev3"}[i%3]
+		docs = append(docs, d)
+	}
+	docs = append(docs, doc(search.TypeIncident, "i1", "refund outage", "scam refunds failed"))
+	src.PutAll(docs...)
+	s := search.NewSearcher(openIndex(t, src))
+
+	for _, sort := range []string{"", "-created_at", "key"} {
+		plain := mustSearch(t, s, admin, search.Request{Query: "refund scam", Sort: sort, Size: 5})
+		marked := mustSearch(t, s, admin, search.Request{Query: "refund scam", Sort: sort, Size: 5, Highlight: true})
+		require.Len(t, plain.Hits, 5, sort)
+		require.Len(t, marked.Hits, len(plain.Hits), sort)
+		assert.Equal(t, plain.Total, marked.Total)
+		for i, h := range marked.Hits {
+			p := plain.Hits[i]
+			assert.Equal(t, []any{p.Type, p.ID, p.Key, p.Title, p.Score}, []any{h.Type, h.ID, h.Key, h.Title, h.Score}, "sort %q, hit %d", sort, i)
+			assert.Equal(t, p.Fields, h.Fields, "sort %q, hit %d", sort, i)
+			assert.NotEmpty(t, h.Highlights, "sort %q, hit %d", sort, i)
+			if h.Type == search.TypeCase {
+				assert.Equal(t, "t1", h.Fields["team"], "sort %q, hit %d", sort, i)
+			}
+		}
+	}
 }
 
 func TestSimilar(t *testing.T) {

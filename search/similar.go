@@ -62,7 +62,9 @@ func (s *Searcher) Similar(ctx context.Context, u *auth.User, typ, id string, si
 	bq := bleve.NewBooleanQuery()
 	bq.AddMust(like, visibility(u), anyTerm("type", []string{TypeCase, TypeIncident, TypePostmortem}))
 	bq.AddMustNot(bleve.NewDocIDQuery([]string{self}))
-	return s.run(ctx, bleve.NewSearchRequestOptions(bq, size, 0, false), false)
+	req := bleve.NewSearchRequestOptions(bq, size, 0, false)
+	req.Fields = rowFields
+	return s.run(ctx, req, false)
 }
 
 // distinctiveTerms weighs every analysed term of the stored text fields by
