@@ -94,7 +94,11 @@ func (a *app) close(ctx context.Context) {
 		}
 	}
 	if a.db != nil {
-		if err := a.db.Close(context.WithoutCancel(ctx)); err != nil {
+		// Disconnecting waits for connections in use; bound it, so that a
+		// stuck operation cannot hold shutdown forever.
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		if err := a.db.Close(dctx); err != nil {
 			a.log.Warn("closing store", "err", err)
 		}
 	}

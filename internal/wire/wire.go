@@ -72,6 +72,9 @@ type Services struct {
 	Webhooks *webhook.Service
 	// freshIndex: there was no usable index; Sync rebuilds it.
 	freshIndex bool
+	// stopLearning cancels the classifier's background learning and waits
+	// for it (nil when it learned in New).
+	stopLearning func()
 }
 
 // New prepares every collection, opens the search index and connects the
@@ -106,10 +109,18 @@ func New(ctx context.Context, cfg Config) (*Services, error) {
 	}
 
 	if cfg.LearnInBackground {
+		// It outlives New's ctx but not the Services: Close stops it before
+		// the store it reads from is closed.
+		learnCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		done := make(chan struct{})
+		s.stopLearning = func() { cancel(); <-done }
 		go func() {
+			defer close(done)
 			start := time.Now()
-			if err := s.RCA.LearnHistory(context.WithoutCancel(ctx)); err != nil {
-				cfg.Logger.Warn("the root-cause classifier could not learn from stored incidents", "err", err)
+			if err := s.RCA.LearnHistory(learnCtx); err != nil {
+				if learnCtx.Err() == nil {
+					cfg.Logger.Warn("the root-cause classifier could not learn from stored incidents", "err", err)
+				}
 				return
 			}
 			cfg.Logger.Info("root-cause classifier learned from stored incidents", "took", time.Since(start).String())
@@ -196,5 +207,11 @@ func (s *Services) Sync(ctx context.Context, log *slog.Logger) error {
 	return nil
 }
 
-// Close closes the search index (the store belongs to the caller).
-func (s *Services) Close() error { return s.Index.Close() }
+// Close stops the classifier's background learning, if any, and closes
+// the search index (the store belongs to the caller; close it after).
+func (s *Services) Close() error {
+	if s.stopLearning != nil {
+		s.stopLearning()
+	}
+	return s.Index.Close()
+}
