@@ -108,25 +108,10 @@ func New(ctx context.Context, cfg Config) (*Services, error) {
 		}
 	}
 
-	if cfg.LearnInBackground {
-		// It outlives New's ctx but not the Services: Close stops it before
-		// the store it reads from is closed.
-		learnCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-		done := make(chan struct{})
-		s.stopLearning = func() { cancel(); <-done }
-		go func() {
-			defer close(done)
-			start := time.Now()
-			if err := s.RCA.LearnHistory(learnCtx); err != nil {
-				if learnCtx.Err() == nil {
-					cfg.Logger.Warn("the root-cause classifier could not learn from stored incidents", "err", err)
-				}
-				return
-			}
-			cfg.Logger.Info("root-cause classifier learned from stored incidents", "took", time.Since(start).String())
-		}()
-	} else if err := s.RCA.LearnHistory(ctx); err != nil {
-		return nil, err
+	if !cfg.LearnInBackground {
+		if err := s.RCA.LearnHistory(ctx); err != nil {
+			return nil, err
+		}
 	}
 	if s.Index, s.freshIndex, err = search.OpenWith(cfg.IndexDir, cfg.Logger, search.Options{Shards: cfg.IndexShards}); err != nil {
 		return nil, err
@@ -177,7 +162,30 @@ func New(ctx context.Context, cfg Config) (*Services, error) {
 	}
 	s.Audit.OnRecord(s.Webhooks.Notify)
 	s.Quality.OnAlert(s.Webhooks.QualityAlert)
+	if cfg.LearnInBackground {
+		s.learnInBackground(ctx, cfg.Logger)
+	}
 	return s, nil
+}
+
+// learnInBackground teaches the root-cause classifier the stored incidents
+// on its own goroutine. It outlives New's ctx but not the Services: Close
+// stops it before the store it reads from is closed.
+func (s *Services) learnInBackground(ctx context.Context, log *slog.Logger) {
+	learnCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{})
+	s.stopLearning = func() { cancel(); <-done }
+	go func() {
+		defer close(done)
+		start := time.Now()
+		if err := s.RCA.LearnHistory(learnCtx); err != nil {
+			if learnCtx.Err() == nil {
+				log.Warn("the root-cause classifier could not learn from stored incidents", "err", err)
+			}
+			return
+		}
+		log.Info("root-cause classifier learned from stored incidents", "took", time.Since(start).String())
+	}()
 }
 
 // Sync rebuilds the index if there was no usable one, then catches up
