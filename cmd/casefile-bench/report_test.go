@@ -63,4 +63,14 @@ func TestReportTargets(t *testing.T) {
 	} {
 		assert.True(t, strings.Contains(out, want), "missing %q in:\n%s", want, out)
 	}
+
+	// With -reuse nothing was rebuilt: peak memory is not judged, and the
+	// command says how the run was made.
+	r.cfg.reuse, r.cfg.work, r.rebuildRSS, r.indexing = true, "/tmp/w", 0, nil
+	b.Reset()
+	r.write(&b)
+	out = b.String()
+	assert.Contains(t, out, "| peak RSS ≤ 1 GiB | rebuild not measured, 300 MiB serving | — |")
+	assert.NotContains(t, out, "rebuild from the store ≥ 2,000")
+	assert.Contains(t, out, "-engines casefile,bleve -work /tmp/w -reuse`")
 }
