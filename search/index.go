@@ -179,6 +179,9 @@ func openBleve(path string) (idx bleve.Index, err error) {
 			idx, err = nil, fmt.Errorf("opening the index panicked: %v", p)
 		}
 	}()
+	if err := verifySegments(path); err != nil {
+		return nil, err
+	}
 	return bleve.OpenUsing(path, runtimeConfig())
 }
 
