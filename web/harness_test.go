@@ -15,7 +15,6 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"net/url"
-	"sync"
 	"testing"
 	"time"
 
@@ -28,6 +27,7 @@ import (
 	"casefile.dev/casefile/internal/fakeclock"
 	"casefile.dev/casefile/internal/store"
 	"casefile.dev/casefile/internal/storetest"
+	"casefile.dev/casefile/internal/syncbuf"
 	"casefile.dev/casefile/internal/wire"
 	"casefile.dev/casefile/rca"
 	"casefile.dev/casefile/web"
@@ -57,24 +57,6 @@ var userOfRole = map[auth.Role]string{
 
 var nonAdminRoles = []auth.Role{auth.RoleLead, auth.RoleInvestigator, auth.RoleVendorAgent, auth.RoleLeadership}
 
-// syncBuffer is a log sink safe for the server's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 type harnessOptions struct {
 	trustedProxies []netip.Prefix
 	ready          func(context.Context) error
@@ -100,7 +82,7 @@ type harness struct {
 	rca   *rca.Service
 	clock *fakeclock.Clock
 	key   ed25519.PrivateKey
-	logs  *syncBuffer
+	logs  *syncbuf.Buffer
 	api   *apiRecorder // the API exchanges, checked against openapi.yaml
 }
 
@@ -115,7 +97,7 @@ func newHarness(t *testing.T, opts ...harnessOptions) *harness {
 	clock := fakeclock.New(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
 	_, priv, err := ed25519.GenerateKey(rand.Reader)
 	require.NoError(t, err)
-	logs := &syncBuffer{}
+	logs := &syncbuf.Buffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, nil))
 	// The domain services and the search index, as the binary wires them.
 	all, err := wire.New(ctx, wire.Config{DB: db, Keys: auth.NewKeySet(priv), Now: clock.Now,

@@ -18,7 +18,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
@@ -26,6 +25,7 @@ import (
 	"casefile.dev/casefile/internal/corpus"
 	"casefile.dev/casefile/internal/corpusstore"
 	"casefile.dev/casefile/internal/store"
+	"casefile.dev/casefile/internal/syncbuf"
 )
 
 // adminPassword is the bench's admin; the data dir is its own and thrown
@@ -48,25 +48,8 @@ func casefileBin(ctx context.Context, dir string) (string, error) {
 type server struct {
 	cmd  *exec.Cmd
 	base string
-	out  *syncBuffer
+	out  *syncbuf.Buffer
 	done chan error
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func freeAddr() (string, error) {
@@ -89,7 +72,7 @@ func startServer(ctx context.Context, bin, data string, extra ...string) (*serve
 	if err != nil {
 		return nil, 0, err
 	}
-	s := &server{base: "http://" + addr, out: &syncBuffer{}, done: make(chan error, 1)}
+	s := &server{base: "http://" + addr, out: &syncbuf.Buffer{}, done: make(chan error, 1)}
 	s.cmd = exec.Command(bin, append([]string{"serve", "--addr", addr, "--data", data}, extra...)...)
 	s.cmd.Env = casefileEnv()
 	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out

@@ -27,6 +27,8 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
+
+	"casefile.dev/casefile/internal/syncbuf"
 )
 
 // actionTimeout bounds one browser step (a navigation, a click and the
@@ -141,7 +143,7 @@ func startBrowserEnv(t *testing.T) *browserEnv {
 		e.tokens[u.Username] = e.srv.login(t, u.Username, u.password())
 	}
 
-	var chromeOut lockedBuffer
+	var chromeOut syncbuf.Buffer
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(chromium),
 		chromedp.NoSandbox,

@@ -9,6 +9,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"casefile.dev/casefile/internal/syncbuf"
 )
 
 // TestLoadAgainstRealServer runs `casefile load` for a few seconds against
@@ -18,7 +20,7 @@ func TestLoadAgainstRealServer(t *testing.T) {
 	s := startServer(t, t.TempDir(), e2eEnv())
 	s.waitReady(t)
 
-	var out lockedBuffer
+	var out syncbuf.Buffer
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	// Equal weights: the round robin runs every operation in each worker's
@@ -58,7 +60,7 @@ func TestLoadAgainstRealServer(t *testing.T) {
 // make load return an error, so that a soak is judged by exit status.
 func TestLoadFailsOnErrors(t *testing.T) {
 	getenv := func(string) string { return "" }
-	var out lockedBuffer
+	var out syncbuf.Buffer
 	err := load(context.Background(), []string{"-mix", "create=1,bogus=2", "-admin-password", "x"}, getenv, &out)
 	assert.ErrorContains(t, err, `unknown operation "bogus"`)
 	err = load(context.Background(), []string{"-mix", "create=0", "-admin-password", "x"}, getenv, &out)
@@ -71,7 +73,7 @@ func TestLoadFailsOnErrors(t *testing.T) {
 	err = load(context.Background(), []string{"-url", s.base, "-admin-password", "not-the-password", "-duration", "1s"}, getenv, &out)
 	assert.ErrorContains(t, err, "sign in as admin")
 
-	out = lockedBuffer{}
+	out = syncbuf.Buffer{}
 	done := make(chan error, 1)
 	go func() {
 		done <- load(context.Background(), []string{"-url", s.base, "-admin-password", e2eAdminPassword,

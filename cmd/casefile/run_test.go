@@ -9,37 +9,21 @@ import (
 	"net/http"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"casefile.dev/casefile/internal/syncbuf"
 )
 
 // server is a casefile started through run, as a user would start it.
 type server struct {
 	base string
-	out  *lockedBuffer
+	out  *syncbuf.Buffer
 	stop context.CancelFunc
 	done chan error
-}
-
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // startServer runs `casefile serve` on a free port with dataDir and waits
@@ -55,7 +39,7 @@ func startRun(t *testing.T, args []string, getenv func(string) string) *server {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
-	s := &server{out: &lockedBuffer{}, stop: cancel, done: make(chan error, 1)}
+	s := &server{out: &syncbuf.Buffer{}, stop: cancel, done: make(chan error, 1)}
 	go func() {
 		err := run(ctx, args, getenv, pw)
 		pw.CloseWithError(io.EOF)

@@ -33,6 +33,7 @@ import (
 	"casefile.dev/casefile/cases"
 	"casefile.dev/casefile/internal/corpus"
 	"casefile.dev/casefile/internal/store"
+	"casefile.dev/casefile/internal/syncbuf"
 	"casefile.dev/casefile/search"
 )
 
@@ -173,7 +174,7 @@ func TestSearchWriteRestartReindexCorrupt(t *testing.T) {
 	s.shutdown(t)
 
 	// ... and `casefile reindex` with the server stopped.
-	var out lockedBuffer
+	var out syncbuf.Buffer
 	require.NoError(t, run(context.Background(), []string{"casefile", "reindex", "--data", dir}, func(k string) string { return e2eEnv()[k] }, &out))
 	assert.Regexp(t, regexp.MustCompile(`reindexed 20 documents`), out.String())
 	s = startServer(t, dir, e2eEnv())
