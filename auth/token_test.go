@@ -4,6 +4,7 @@ import (
 	"crypto/ed25519"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -47,6 +48,76 @@ func TestTokenSignedByPreviousKeyVerifiesAfterRotation(t *testing.T) {
 	dropped := NewKeySet(newTestKey(t))
 	_, err = dropped.verify(raw, t0)
 	assert.ErrorIs(t, err, errBadToken, "a key no longer listed is not trusted")
+}
+
+// A remembered token is not trusted for ever: the times in it are checked
+// on every use, as on its first.
+func TestRememberedTokenIsCheckedForTimeOnEveryUse(t *testing.T) {
+	ks := NewKeySet(newTestKey(t))
+	raw, err := ks.issue("alice", "sess-1", t0)
+	require.NoError(t, err)
+	_, err = ks.verify(raw, t0.Add(time.Minute))
+	require.NoError(t, err)
+	_, known := ks.verified.get(raw)
+	require.True(t, known, "a verified token is remembered")
+
+	tests := []struct {
+		name string
+		at   time.Time
+		ok   bool
+	}{
+		{"later_within_its_life", t0.Add(10 * time.Minute), true},
+		{"within_leeway_after_expiry", t0.Add(AccessTokenTTL + clockLeeway - time.Second), true},
+		{"expired_past_leeway", t0.Add(AccessTokenTTL + clockLeeway + time.Second), false},
+		{"before_it_was_issued", t0.Add(-clockLeeway - time.Minute), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			claims, err := ks.verify(raw, tt.at)
+			if tt.ok {
+				require.NoError(t, err)
+				assert.Equal(t, "alice", claims.Subject)
+				assert.Equal(t, "sess-1", claims.SessionID)
+				return
+			}
+			assert.ErrorIs(t, err, errBadToken)
+			assert.Nil(t, claims)
+		})
+	}
+}
+
+// Only tokens that verified are remembered, and the memory is bounded:
+// when it is full, expired tokens go first, then everything.
+func TestRememberedTokensAreBounded(t *testing.T) {
+	ks := NewKeySet(newTestKey(t))
+	bad := sign(t, jwt.SigningMethodEdDSA, newTestKey(t), ks.kid, baseClaims())
+	_, err := ks.verify(bad, t0)
+	require.ErrorIs(t, err, errBadToken)
+	assert.Empty(t, ks.verified.m, "a token that failed is not remembered")
+
+	v := newVerifiedTokens()
+	expired := accessClaims{RegisteredClaims: jwt.RegisteredClaims{ExpiresAt: jwt.NewNumericDate(t0)}}
+	live := accessClaims{RegisteredClaims: jwt.RegisteredClaims{ExpiresAt: jwt.NewNumericDate(t0.Add(time.Hour))}}
+	for i := range maxVerifiedTokens {
+		c := live
+		if i%2 == 0 {
+			c = expired
+		}
+		v.put(fmt.Sprint("token-", i), c, t0)
+	}
+	require.Len(t, v.m, maxVerifiedTokens)
+	now := t0.Add(time.Minute)
+	v.put("one-more", live, now)
+	assert.Len(t, v.m, maxVerifiedTokens/2+1, "the expired half was dropped")
+	_, ok := v.get("token-1")
+	assert.True(t, ok, "a live token was kept")
+	_, ok = v.get("token-0")
+	assert.False(t, ok, "an expired token was dropped")
+
+	for i := range maxVerifiedTokens {
+		v.put(fmt.Sprint("live-", i), live, now)
+	}
+	assert.LessOrEqual(t, len(v.m), maxVerifiedTokens)
 }
 
 // baseClaims are the claims of a valid access token issued at t0.
@@ -116,6 +187,10 @@ func TestVerifyRejectsForgedAndInvalidTokens(t *testing.T) {
 	otherKS := NewKeySet(other)
 
 	genuine, err := ks.issue("alice", "sess-1", t0)
+	require.NoError(t, err)
+	// Verified once, the genuine token is remembered: every case below
+	// runs with it known, so none can pass on the strength of it.
+	_, err = ks.verify(genuine, t0)
 	require.NoError(t, err)
 
 	tests := []struct {
