@@ -8,7 +8,8 @@ import (
 // principalCache remembers who an access token's session belongs to, so
 // that an authenticated request costs no store reads: on the embedded
 // store the two reads (user, session) were a third of the CPU of a search
-// by key. The token itself is still verified on every request.
+// by key. The token itself is checked on every request (its signature
+// once, see verifiedTokens; its times every time).
 //
 // Staleness: every write of this process to users or sessions (disable,
 // role change, password reset, logout, preferences) empties the cache,
