@@ -74,7 +74,7 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 	fs.BoolVar(&c.reuse, "reuse", false, "with -work: reuse the store and index an earlier run left there (-keep) instead of writing and rebuilding them")
 	fs.StringVar(&engines, "engines", strings.Join(allEngines, ","), "engines to run: "+strings.Join(allEngines, ", ")+" (bleve needs casefile)")
 	fs.IntVar(&c.perClass, "queries", 10, "queries per class")
-	fs.IntVar(&c.reps, "reps", 5, "times each query is timed (after one warm-up)")
+	fs.IntVar(&c.reps, "reps", 10, "times each query is timed (after one warm-up); with 10 queries per class, 10 gives 100 timings, so a p99 is not simply the slowest")
 	fs.Float64Var(&c.createRate, "create-rate", 300, "cases filed per second in the write test (0: skip it)")
 	fs.DurationVar(&c.createFor, "create-for", time.Minute, "how long cases are filed")
 	fs.IntVar(&c.workers, "workers", 32, "concurrent clients of the write and read tests")
