@@ -20,6 +20,8 @@ func TestParseFlags(t *testing.T) {
 		{name: "unknown engine", args: []string{"-engines", "casefile,solr"}, wantErr: `unknown engine "solr"`},
 		{name: "raw Bleve alone", args: []string{"-engines", "bleve"}, wantErr: "needs casefile"},
 		{name: "tiny corpus", args: []string{"-docs", "10"}, wantErr: "-docs must be at least 100"},
+		{name: "back to back", args: []string{"-pause", "0"}},
+		{name: "negative pause", args: []string{"-pause", "-1ms"}, wantErr: "-pause must not be negative"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := parseFlags(append([]string{"casefile-bench"}, tc.args...), io.Discard)

@@ -90,7 +90,7 @@ const (
 func (r *report) write(w io.Writer) {
 	fmt.Fprintf(w, "## Casefile benchmark: %d documents (seed %d), %s\n\n", r.cfg.docs, r.cfg.seed, r.started.Format("2006-01-02"))
 	fmt.Fprintf(w, "Machine: %s.\n\n", r.machine)
-	fmt.Fprintf(w, "Every query: the AND of its words over all text fields, top 10 by relevance, facets on status and severity, highlights on the returned hits. %d queries per class, each timed %d times after a warm-up, one at a time. Casefile HTTP is `GET /api/v1/search` as a lead, through authentication and the permission filter; raw Bleve is the same query on the same index shards in-process, without them.\n\n", r.cfg.perClass, r.cfg.reps)
+	fmt.Fprintf(w, "Every query: the AND of its words over all text fields, top 10 by relevance, facets on status and severity, highlights on the returned hits. %d queries per class, each timed %d times after a warm-up, one at a time, each after %s idle. Casefile HTTP is `GET /api/v1/search` as a lead, through authentication and the permission filter; raw Bleve is the same query on the same index shards in-process, without them.\n\n", r.cfg.perClass, r.cfg.reps, r.cfg.pause)
 
 	fmt.Fprintln(w, "### Query latency, ms (p50 / p99)")
 	fmt.Fprintln(w)
@@ -150,8 +150,8 @@ func (r *report) write(w io.Writer) {
 	if r.cfg.reuse {
 		reuse = fmt.Sprintf(" -work %s -reuse", r.cfg.work)
 	}
-	fmt.Fprintf(w, "\nCommand: `go run ./cmd/casefile-bench -docs %d -seed %d -queries %d -reps %d -create-rate %g -create-for %s -workers %d -engines %s%s`\n",
-		r.cfg.docs, r.cfg.seed, r.cfg.perClass, r.cfg.reps, r.cfg.createRate, r.cfg.createFor, r.cfg.workers, strings.Join(r.cfg.engines, ","), reuse)
+	fmt.Fprintf(w, "\nCommand: `go run ./cmd/casefile-bench -docs %d -seed %d -queries %d -reps %d -pause %s -create-rate %g -create-for %s -workers %d -engines %s%s`\n",
+		r.cfg.docs, r.cfg.seed, r.cfg.perClass, r.cfg.reps, r.cfg.pause, r.cfg.createRate, r.cfg.createFor, r.cfg.workers, strings.Join(r.cfg.engines, ","), reuse)
 }
 
 // writeTargets is the table of the performance targets and whether this
