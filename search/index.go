@@ -59,6 +59,8 @@ type Index struct {
 	// gen counts the rebuilds swapped in, so that a Feed can tell its
 	// memory of what it applied refers to a replaced index.
 	gen int64
+
+	compact *compactor // see compact.go
 }
 
 // shardSet is the open shards and the alias that searches them all.
@@ -135,6 +137,7 @@ func OpenWith(dir string, log *slog.Logger, opt Options) (x *Index, fresh bool, 
 		}
 		x.set = newShardSet(parts)
 	}
+	x.startCompactor()
 	return x, fresh, nil
 }
 
@@ -244,6 +247,7 @@ func (x *Index) Shards() int { return x.shards }
 
 // Close closes the index.
 func (x *Index) Close() error {
+	x.stopCompactor()
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	return x.set.close()
@@ -379,6 +383,9 @@ func childrenOf(idx bleve.Index, parent string) ([]string, error) {
 func (x *Index) Apply(changes []Change, checkpoint int64) error {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
+	if len(changes) > 0 {
+		x.compact.wrote(time.Now())
+	}
 	return x.set.apply(changes, checkpoint)
 }
 
