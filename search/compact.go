@@ -22,8 +22,9 @@ import (
 // highlighting pass) and with the permission filter, so those segments
 // slowed queries (measured: after filing 6,800 cases, mid p50 3.5 → 4.5
 // ms and selective 1.3 → 2.4 ms over HTTP). Once no write has come for
-// compactQuiet, the small segments of each shard are merged into one: the
-// writes keep their cheap merges, and the reads get few segments back.
+// compactQuiet, the small segments of each shard are merged into one
+// (when worthCompacting): the writes keep their cheap merges, and the
+// reads get few segments back.
 const (
 	// compactQuiet is how long writes must have stopped.
 	compactQuiet = 3 * time.Second
@@ -41,11 +42,12 @@ const (
 
 // worthCompacting says whether to merge a shard's small segments, given
 // their sizes in documents. Merging rewrites the largest of them too, so
-// it waits until the others hold a quarter of its documents, which keeps
-// the documents rewritten per document written to about five (each
-// rewrite grows it by a quarter at least); or until there are
-// compactAtCount of them, which bounds what a query visits when writes
-// come one at a time.
+// it waits until the others hold a quarter of its documents (each rewrite
+// then grows it by a quarter at least, so a document is rewritten about
+// five times before its segment outgrows smallSegment), or until there
+// are compactAtCount of them, which bounds what a query visits when
+// writes come one at a time (at the price of rewriting up to smallSegment
+// documents, about a second of CPU, every seven such writes).
 func worthCompacting(sizes []int64) bool {
 	if len(sizes) < 2 {
 		return false
