@@ -124,6 +124,9 @@ func (x *Index) startCompactor() {
 }
 
 // stopCompactor stops the compactor and waits for a compaction under way.
+// Scorch's ForceMerge does not watch its context (it gives up only when
+// the index closes), so a merge under way finishes first: at most
+// smallSegment documents per shard.
 func (x *Index) stopCompactor() {
 	if x.compact != nil {
 		x.compact.stop()

@@ -101,11 +101,10 @@ func startServer(ctx context.Context, bin, data string, extra ...string) (*serve
 }
 
 // settle waits until the server's start-up work in the background (the
-// classifier learning from stored incidents) is done: until its CPU time
-// grows by less than a tenth of a core over half a second, or three
-// minutes have passed. After a bulk load the first start also records the
-// QA decisions the loader bypassed (about 45 s of both cores at 100,000
-// documents). Queries are timed on a settled server.
+// classifier learning from stored incidents, about 15 s of a core at
+// 100,000 documents; compacting the index's small segments) is done: until
+// its CPU time grows by less than a tenth of a core over half a second, or
+// three minutes have passed. Queries are timed on a settled server.
 func (s *server) settle() {
 	cpu := func() int64 {
 		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", s.cmd.Process.Pid))
