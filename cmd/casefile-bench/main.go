@@ -43,15 +43,13 @@ func main() {
 }
 
 type config struct {
-	docs     int
-	seed     int64
-	work     string
-	keep     bool
-	engines  []string
-	perClass int
-	reps     int
-	// pause is the idle time before each timed query (see timeQueries).
-	pause      time.Duration
+	docs       int
+	seed       int64
+	work       string
+	keep       bool
+	engines    []string
+	perClass   int
+	reps       int
 	createRate float64
 	createFor  time.Duration
 	workers    int
@@ -60,6 +58,8 @@ type config struct {
 	// reuse skips writing the corpus and rebuilding the index when -work
 	// already holds both from an earlier run with the same -docs and -seed.
 	reuse bool
+	// pause is the idle time before each timed query (see timeQueries).
+	pause time.Duration
 }
 
 var allEngines = []string{"casefile", "bleve", "fts5", "postgres"}
