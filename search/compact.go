@@ -113,7 +113,11 @@ func (x *Index) startCompactor() {
 				}
 				done, err := x.compactSmallSegments(ctx)
 				if err != nil && ctx.Err() == nil {
+					// Not retried until the next write: a failure that
+					// persists would otherwise log every second, and the
+					// index serves correctly without compaction.
 					x.log.Warn("search: compacting small segments", "err", err)
+					done = true
 				}
 				if done {
 					compacted = last
