@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/blevesearch/bleve/v2"
 	"github.com/blevesearch/bleve/v2/mapping"
+	blevesearch "github.com/blevesearch/bleve/v2/search"
 )
 
 // Keys of values kept inside each shard (bleve SetInternal).
@@ -61,16 +63,28 @@ type Index struct {
 	gen int64
 
 	compact *compactor // see compact.go
+	// bleveFacets has Bleve count every facet (tests compare the two).
+	bleveFacets bool
 }
 
 // shardSet is the open shards and the alias that searches them all.
 type shardSet struct {
 	parts []bleve.Index
 	alias bleve.IndexAlias
+	// values feeds the facets counted in this package (see facets.go),
+	// nil when a shard is not a Scorch index (the empty in-memory index
+	// served until a rebuild), whose facets Bleve counts.
+	values *valueCache
 }
 
 func newShardSet(parts []bleve.Index) shardSet {
-	return shardSet{parts: parts, alias: bleve.NewIndexAlias(parts...)}
+	s := shardSet{parts: parts, alias: bleve.NewIndexAlias(parts...), values: newValueCache()}
+	for _, p := range parts {
+		if i, err := p.Advanced(); err != nil || !isScorch(i) {
+			s.values = nil
+		}
+	}
+	return s
 }
 
 func (s shardSet) close() error {
@@ -665,6 +679,10 @@ const shardFacetSize = 1000
 func (x *Index) search(ctx context.Context, req *bleve.SearchRequest) (*bleve.SearchResult, error) {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
+	var counted *facetCounts
+	if x.set.values != nil && !x.bleveFacets {
+		ctx, req, counted = withFacetCounting(ctx, x.set.values, req)
+	}
 	var want map[string]int
 	if len(x.set.parts) > 1 && len(req.Facets) > 0 {
 		widened := *req
@@ -697,6 +715,12 @@ func (x *Index) search(ctx context.Context, req *bleve.SearchRequest) (*bleve.Se
 		if f := res.Facets[name]; f != nil {
 			f.Fixup(size)
 		}
+	}
+	if counted != nil {
+		if res.Facets == nil {
+			res.Facets = blevesearch.FacetResults{}
+		}
+		maps.Copy(res.Facets, counted.results())
 	}
 	return res, nil
 }
