@@ -143,10 +143,8 @@ func (s *Searcher) Search(ctx context.Context, u *auth.User, r Request) (Result,
 	// visibility rule, types, keyword filters and ranges only decide which
 	// documents qualify (a non-scoring filter is also much cheaper than a
 	// scored conjunction when it matches most of the index).
-	filters := []query.Query{visibility(u)}
-	if len(r.Types) > 0 {
-		filters = append(filters, anyTerm("type", r.Types))
-	}
+	// With r.Types, the visibility query matches only those types.
+	filters := []query.Query{visibility(u, r.Types...)}
 	for field, vals := range r.Filters {
 		if !slices.Contains(keywordFields, field) {
 			return Result{}, fmt.Errorf("search: filter on unknown field %q", field)
@@ -347,11 +345,18 @@ func marked(frags map[string][]string) map[string][]string {
 // read postmortems, QA reviews for reviewers and deciders, risks for
 // those who read the register. Leadership reads incident summaries, which are not
 // what the index holds, so incidents are not searchable for them.
-func visibility(u *auth.User) query.Query {
+//
+// Every part names its type, so with types only the parts for those types
+// are built, and the query is also the filter on them: each part costs its
+// searchers on every segment of every query, and a list of cases is the
+// commonest search.
+func visibility(u *auth.User, types ...string) query.Query {
 	var parts []query.Query
+	wants := func(typ string) bool { return len(types) == 0 || slices.Contains(types, typ) }
 	scope := auth.ReadableCases(u)
 	isCase := term("type", TypeCase)
 	switch {
+	case !wants(TypeCase):
 	case scope.All:
 		parts = append(parts, isCase)
 	default:
@@ -367,26 +372,31 @@ func visibility(u *auth.User) query.Query {
 			parts = append(parts, bleve.NewConjunctionQuery(isCase, unrestricted, term("vendor", scope.Vendor)))
 		}
 	}
-	if auth.Can(u, auth.ReadIncident, auth.Resource{}) && auth.Can(u, auth.EditIncident, auth.Resource{}) {
+	if wants(TypeIncident) && auth.Can(u, auth.ReadIncident, auth.Resource{}) && auth.Can(u, auth.EditIncident, auth.Resource{}) {
 		parts = append(parts, term("type", TypeIncident))
 	}
 	// QA reviews: reviewers read them all; anyone else the reviews of
 	// their own decisions.
-	if auth.Can(u, auth.ReviewQuality, auth.Resource{}) {
+	switch {
+	case !wants(TypeReview):
+	case auth.Can(u, auth.ReviewQuality, auth.Resource{}):
 		parts = append(parts, term("type", TypeReview))
-	} else if u != nil && u.Username != "" {
+	case u != nil && u.Username != "":
 		parts = append(parts, bleve.NewConjunctionQuery(term("type", TypeReview), term("decider", u.Username)))
 	}
-	if auth.Can(u, auth.ReadRisk, auth.Resource{}) {
+	if wants(TypeRisk) && auth.Can(u, auth.ReadRisk, auth.Resource{}) {
 		parts = append(parts, term("type", TypeRisk))
 	}
-	if auth.Can(u, auth.ReadPostmortem, auth.Resource{Published: true}) {
+	if wants(TypePostmortem) && auth.Can(u, auth.ReadPostmortem, auth.Resource{Published: true}) {
 		published := bleve.NewBoolFieldQuery(true)
 		published.SetField("published")
 		parts = append(parts, bleve.NewConjunctionQuery(term("type", TypePostmortem), published))
 	}
-	if len(parts) == 0 {
+	switch len(parts) {
+	case 0:
 		return bleve.NewMatchNoneQuery()
+	case 1:
+		return parts[0]
 	}
 	return bleve.NewDisjunctionQuery(parts...)
 }
