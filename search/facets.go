@@ -18,10 +18,11 @@ import (
 // Terms facets on keyword fields are counted here, not by Bleve.
 //
 // Bleve counts a facet by reading every matching document's doc values,
-// one document at a time: measured at 100,000 documents, the two facets of
-// a search were a quarter of its CPU at every match rate (mid, selective,
-// and most of a broad query's), even with doc values laid out for direct
-// reads (see directDocValues).
+// one document at a time: profiled in-process at 100,000 documents, the
+// two facets of a search were a quarter of a mid query's CPU and a fifth
+// of a selective one's, even with doc values laid out for direct reads
+// (see directDocValues). Counting them here took broad queries from 51 to
+// 34 ms and mid ones from 2.0 to 1.6 ms (p50, same index).
 //
 // A keyword field's indexed terms are exactly its values, and a segment
 // never changes once written. So the values of a field in a segment are
@@ -36,6 +37,11 @@ import (
 // to Bleve's own top-N handler. The result is the FacetResult Bleve would
 // build (same terms, totals, missing, other and order), with counts that
 // are exact across shards.
+//
+// The arrays cost 4 bytes per document and field, and reading them a
+// dictionary walk per segment: cheap for the fields Casefile facets on
+// (statuses, teams, vendors, tags, months: few values each), not meant
+// for identifiers.
 
 // ownFacet is a facet this package counts: a terms facet (no ranges) on
 // a keyword field.
@@ -124,9 +130,10 @@ type cachedValues struct {
 	lastUsed uint64
 }
 
-// forgetAfter is how many lookups an unused entry survives. Each search
-// looks up once per shard, so this spans many searches, while a merged-away
-// segment (which the entry keeps in memory) is let go soon enough.
+// forgetAfter is how many lookups an unused entry survives. A search looks
+// up once per shard and facet (four for two facets on two shards), so this
+// spans dozens of searches, while a merged-away segment (which the entry
+// keeps in memory) is let go soon enough.
 const forgetAfter = 256
 
 func newValueCache() *valueCache { return &valueCache{entries: map[valueKey]*cachedValues{}} }
