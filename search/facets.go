@@ -191,11 +191,12 @@ type facetCounts struct {
 // shardCounts are one shard's counts, per facet and segment.
 type shardCounts struct {
 	offsets []uint64 // first global document number of each segment
-	facets  []segmentCounts
+	facets  []fieldCounts
 	cur     int // the segment of the last match (matches come in order)
 }
 
-type segmentCounts struct {
+// fieldCounts are one facet's counts in one shard, per segment.
+type fieldCounts struct {
 	values  []*segmentValues // per segment
 	counts  [][]int          // per segment, per ordinal
 	total   int
@@ -236,7 +237,7 @@ func (f *facetCounts) handlerMaker(sctx *blevesearch.SearchContext) (blevesearch
 		for i, v := range values {
 			counts[i] = make([]int, len(v.terms))
 		}
-		sc.facets = append(sc.facets, segmentCounts{values: values, counts: counts})
+		sc.facets = append(sc.facets, fieldCounts{values: values, counts: counts})
 	}
 	f.mu.Lock()
 	f.shards = append(f.shards, sc)
