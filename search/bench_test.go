@@ -87,6 +87,9 @@ var benchQueries = []struct {
 	{"unique_term", search.Request{Query: visibleUniqueWord()}},
 	{"phrase", search.Request{Query: `"ban evasion"`}},
 	{"facets+highlight", search.Request{Query: "refund", Facets: []string{"type", "status", "severity", "team", "month"}, Highlight: true}},
+	// What the HTTP API does for a selective query: two facets and
+	// highlights on a handful of hits.
+	{"rare+facets+highlight", search.Request{Query: rareWord(), Facets: []string{"status", "severity"}, Highlight: true}},
 	{"term+filter", search.Request{Query: "chargeback severity:sev1..sev2 created:2025-01-01..2025-07-01", Types: []string{search.TypeCase},
 		Filters: map[string][]string{"status": {"new", "triage", "investigating"}}, Sort: "-created_at"}},
 	{"list_all+facets", search.Request{Facets: []string{"status", "team"}, Sort: "-created_at"}},

@@ -9,6 +9,7 @@ import (
 
 	"github.com/blevesearch/bleve/v2"
 	blevesearch "github.com/blevesearch/bleve/v2/search"
+	"github.com/blevesearch/bleve/v2/search/highlight/highlighter/html"
 	"github.com/blevesearch/bleve/v2/search/query"
 
 	"casefile.dev/casefile/auth"
@@ -231,11 +232,15 @@ func (s *Searcher) highlight(ctx context.Context, u *auth.User, hits []Hit, q qu
 	bq.AddFilter(visibility(u, types...))
 	req := bleve.NewSearchRequestOptions(bq, len(ids), 0, false)
 	req.Score = bleve.ScoreNone
-	req.Fields = rowFields
-	req.Highlight = bleve.NewHighlightWithStyle("html")
-	for _, h := range highlighted {
-		req.Highlight.AddField(h)
+	// The hits' fields and fragments come from hitLoader, which needs
+	// the matches' term locations.
+	req.IncludeLocations = true
+	h, err := bleve.Config.Cache.HighlighterNamed(html.Name)
+	if err != nil {
+		return nil, fmt.Errorf("search: highlight: %w", err)
 	}
+	loader := newHitLoader(h, rowFields, highlighted)
+	ctx = context.WithValue(ctx, blevesearch.MakeDocumentMatchHandlerKey, blevesearch.MakeDocumentMatchHandler(loader.handlerMaker))
 	res, err := s.idx.search(ctx, req)
 	if err != nil {
 		return nil, fmt.Errorf("search: highlight: %w", err)
