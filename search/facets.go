@@ -110,72 +110,33 @@ func readValues(seg segment.Segment, field string) (*segmentValues, error) {
 	}
 }
 
-// valueCache holds segmentValues per segment and field, for every shard
-// of an index (a segment is its own key: ids repeat across shards).
-type valueCache struct {
-	mu      sync.Mutex
-	entries map[valueKey]*cachedValues
-	// uses counts the snapshots looked up; an entry unused for
-	// forgetAfter of them belongs to a segment merged away.
-	uses uint64
-}
+// valueCache holds segmentValues per segment and field.
+type valueCache = segmentCache[*segmentValues]
 
-type valueKey struct {
-	seg   segment.Segment
-	field string
-}
-
-type cachedValues struct {
-	v        *segmentValues
-	lastUsed uint64
-}
-
-// forgetAfter is how many lookups an unused entry survives. A search looks
-// up once per shard and facet (four for two facets on two shards), so this
-// spans dozens of searches, while a merged-away segment (which the entry
-// keeps in memory) is let go soon enough.
+// forgetAfter is how many lookups an unused entry of a valueCache
+// survives. A search looks up once per shard and facet (four for two
+// facets on two shards), so this spans dozens of searches, while a
+// merged-away segment (which the entry keeps in memory) is let go soon
+// enough.
 const forgetAfter = 256
 
-func newValueCache() *valueCache { return &valueCache{entries: map[valueKey]*cachedValues{}} }
+func newValueCache() *valueCache { return newSegmentCache[*segmentValues](forgetAfter) }
 
-// values returns field's values in each segment of snap, reading those it
-// has not seen.
-func (c *valueCache) values(snap *scorch.IndexSnapshot, field string) ([]*segmentValues, error) {
+// facetValues returns field's values in each segment of snap, reading
+// those c has not seen.
+func facetValues(c *valueCache, snap *scorch.IndexSnapshot, field string) ([]*segmentValues, error) {
 	segs := snap.Segments()
-	out := make([]*segmentValues, len(segs))
-	var missing []int
-	c.mu.Lock()
-	c.uses++
-	now := c.uses
-	for i, ss := range segs {
-		if e := c.entries[valueKey{ss.Segment(), field}]; e != nil {
-			e.lastUsed = now
-			out[i] = e.v
-		} else {
-			missing = append(missing, i)
-		}
-	}
-	if now%forgetAfter == 0 {
-		for k, e := range c.entries {
-			if now-e.lastUsed >= forgetAfter {
-				delete(c.entries, k)
+	return c.get(segs, field, func(missing []int) ([]*segmentValues, error) {
+		out := make([]*segmentValues, len(missing))
+		for k, i := range missing {
+			v, err := readValues(segs[i].Segment(), field)
+			if err != nil {
+				return nil, err
 			}
+			out[k] = v
 		}
-	}
-	c.mu.Unlock()
-	// Read outside the lock: two searches may read the same new segment
-	// once each, which is cheaper than making every search wait.
-	for _, i := range missing {
-		v, err := readValues(segs[i].Segment(), field)
-		if err != nil {
-			return nil, err
-		}
-		out[i] = v
-		c.mu.Lock()
-		c.entries[valueKey{segs[i].Segment(), field}] = &cachedValues{v: v, lastUsed: now}
-		c.mu.Unlock()
-	}
-	return out, nil
+		return out, nil
+	})
 }
 
 // facetCounts counts own facets for one search, over every shard.
@@ -229,7 +190,7 @@ func (f *facetCounts) handlerMaker(sctx *blevesearch.SearchContext) (blevesearch
 		running += ss.Segment().Count()
 	}
 	for _, name := range f.names {
-		values, err := f.cache.values(snap, f.requests[name].Field)
+		values, err := facetValues(f.cache, snap, f.requests[name].Field)
 		if err != nil {
 			return nil, false, err
 		}

@@ -207,10 +207,10 @@ func TestSegmentValuesOfMergedSegmentsAreForgotten(t *testing.T) {
 	snap := r.(*scorch.IndexSnapshot)
 
 	c := newValueCache()
-	gone := valueKey{field: "status"} // a segment no snapshot holds
-	c.entries[gone] = &cachedValues{v: &segmentValues{}}
+	gone := segmentKey{name: "status"} // a segment no snapshot holds
+	c.entries[gone] = &cachedEntry[*segmentValues]{v: &segmentValues{}}
 	for range forgetAfter + 1 {
-		_, err := c.values(snap, "status")
+		_, err := facetValues(c, snap, "status")
 		require.NoError(t, err)
 	}
 	assert.NotContains(t, c.entries, gone)

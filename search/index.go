@@ -65,6 +65,9 @@ type Index struct {
 	compact *compactor // see compact.go
 	// bleveFacets has Bleve count every facet (tests compare the two).
 	bleveFacets bool
+	// filters keeps the permission filter's matches per segment (see
+	// filter.go); nil has Bleve run the filter (tests compare the two).
+	filters *filterCache
 }
 
 // shardSet is the open shards and the alias that searches them all.
@@ -130,7 +133,7 @@ func OpenWith(dir string, log *slog.Logger, opt Options) (x *Index, fresh bool, 
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, false, err
 	}
-	x = &Index{dir: dir, log: log, shards: n}
+	x = &Index{dir: dir, log: log, shards: n, filters: newFilterCache()}
 	parts, reason, err := openShards(x.path(), n)
 	switch {
 	case reason == "":

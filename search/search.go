@@ -145,7 +145,7 @@ func (s *Searcher) Search(ctx context.Context, u *auth.User, r Request) (Result,
 	// documents qualify (a non-scoring filter is also much cheaper than a
 	// scored conjunction when it matches most of the index).
 	// With r.Types, the visibility query matches only those types.
-	filters := []query.Query{visibility(u, r.Types...)}
+	filters := []query.Query{newCachedFilter(s.idx.filters, visibility(u, r.Types...))}
 	for field, vals := range r.Filters {
 		if !slices.Contains(keywordFields, field) {
 			return Result{}, fmt.Errorf("search: filter on unknown field %q", field)
@@ -229,7 +229,7 @@ func (s *Searcher) highlight(ctx context.Context, u *auth.User, hits []Hit, q qu
 	bq := bleve.NewBooleanQuery()
 	bq.AddMust(bleve.NewDocIDQuery(ids), q)
 	// Only the hits' types: the same rule, fewer searchers to build.
-	bq.AddFilter(visibility(u, types...))
+	bq.AddFilter(newCachedFilter(s.idx.filters, visibility(u, types...)))
 	req := bleve.NewSearchRequestOptions(bq, len(ids), 0, false)
 	req.Score = bleve.ScoreNone
 	// The hits' fields and fragments come from hitLoader, which needs
