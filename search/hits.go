@@ -2,8 +2,12 @@ package search
 
 import (
 	"fmt"
+	"slices"
+	"sort"
 	"time"
 
+	"github.com/blevesearch/bleve/v2/document"
+	"github.com/blevesearch/bleve/v2/index/scorch"
 	blevesearch "github.com/blevesearch/bleve/v2/search"
 	"github.com/blevesearch/bleve/v2/search/collector"
 	"github.com/blevesearch/bleve/v2/search/highlight"
@@ -46,41 +50,95 @@ func newHitLoader(h highlight.Highlighter, fields, highlighted []string) *hitLoa
 }
 
 // handlerMaker is the search.MakeDocumentMatchHandler that loads each
-// match before Bleve's top-N handler keeps it. It asks the collector for
-// the matches' ids (the true it returns), which the stored document is
-// found by.
+// match before Bleve's top-N handler keeps it.
+//
+// From a Scorch snapshot the stored document is read by its number,
+// straight from its segment. Bleve finds a document by its id, which is a
+// lookup in the id dictionary of every segment of the snapshot (dozens
+// once writes have added segments), and then builds every stored field;
+// here only the fields wanted are. Another index (the in-memory one
+// served before a first rebuild) is read by id, which the collector is
+// asked to load (the bool returned).
 func (l *hitLoader) handlerMaker(sctx *blevesearch.SearchContext) (blevesearch.DocumentMatchHandler, bool, error) {
 	next, _, err := collector.MakeTopNDocumentMatchHandler(sctx)
 	if err != nil {
 		return nil, false, err
 	}
+	snap, ok := sctx.IndexReader.(*scorch.IndexSnapshot)
+	if !ok {
+		return func(d *blevesearch.DocumentMatch) error {
+			if d != nil {
+				doc, err := sctx.IndexReader.Document(d.ID)
+				if err != nil {
+					return fmt.Errorf("search: loading %s: %w", d.ID, err)
+				}
+				if doc != nil {
+					doc.VisitFields(func(f index.Field) { l.keep(d, f) })
+					l.highlightIn(d, doc)
+				}
+			}
+			return next(d)
+		}, true, nil
+	}
+	segs := snap.Segments()
+	offsets := make([]uint64, len(segs)+1)
+	for i, ss := range segs {
+		offsets[i+1] = offsets[i] + ss.Segment().Count()
+	}
 	return func(d *blevesearch.DocumentMatch) error {
 		if d != nil {
-			if err := l.load(sctx.IndexReader, d); err != nil {
+			num := d.IndexInternalID.Value()
+			k := sort.Search(len(segs), func(i int) bool { return offsets[i] > num }) - 1
+			if err := l.load(segs[k], num-offsets[k], d); err != nil {
 				return err
 			}
 		}
 		return next(d)
-	}, true, nil
+	}, false, nil
 }
 
-// load fills in d's fields and fragments from its stored document.
-func (l *hitLoader) load(r index.IndexReader, d *blevesearch.DocumentMatch) error {
-	doc, err := r.Document(d.ID)
-	if err != nil {
-		return fmt.Errorf("search: loading %s: %w", d.ID, err)
-	}
-	if doc == nil {
-		return nil // deleted since it matched
-	}
-	doc.VisitFields(func(f index.Field) {
-		if !l.fields[f.Name()] {
-			return
+// load fills in d's fields and fragments from document num of ss (its
+// id the collector reads when it has chosen the hits).
+func (l *hitLoader) load(ss *scorch.SegmentSnapshot, num uint64, d *blevesearch.DocumentMatch) error {
+	// What the highlighter reads: the highlighted fields.
+	doc := document.NewDocument("")
+	err := ss.VisitDocument(num, func(name string, typ byte, value []byte, pos []uint64) bool {
+		row, hl := l.fields[name], l.highlight[name]
+		if !row && !hl {
+			return true
 		}
-		if v := fieldValue(f); v != nil {
-			d.AddFieldValue(f.Name(), v)
+		// The segment reuses its buffers: copy what is kept, as Bleve does.
+		f := storedField(name, typ, slices.Clone(value), slices.Clone(pos))
+		if f == nil {
+			return true
 		}
+		if row {
+			l.keep(d, f)
+		}
+		if hl {
+			doc.AddField(f)
+		}
+		return true
 	})
+	if err != nil {
+		return fmt.Errorf("search: loading document %d: %w", num, err)
+	}
+	l.highlightIn(d, doc)
+	return nil
+}
+
+// keep adds f to d's fields if it is one to return.
+func (l *hitLoader) keep(d *blevesearch.DocumentMatch, f index.Field) {
+	if !l.fields[f.Name()] {
+		return
+	}
+	if v := fieldValue(f); v != nil {
+		d.AddFieldValue(f.Name(), v)
+	}
+}
+
+// highlightIn highlights the fields of doc that d's words matched in.
+func (l *hitLoader) highlightIn(d *blevesearch.DocumentMatch, doc index.Document) {
 	// The collector turns term locations into d.Locations only once it
 	// has chosen the hits; every match here is one.
 	d.Complete(nil)
@@ -88,6 +146,22 @@ func (l *hitLoader) load(r index.IndexReader, d *blevesearch.DocumentMatch) erro
 		if l.highlight[field] {
 			l.highlighter.BestFragmentsInField(d, doc, field, 1)
 		}
+	}
+}
+
+// storedField is a stored value as a document field, made the way
+// Scorch makes it (scorch.IndexSnapshot.Document) for the kinds of field
+// the mapping has; nil for another kind.
+func storedField(name string, typ byte, value []byte, pos []uint64) document.Field {
+	switch typ {
+	case 't':
+		return document.NewTextField(name, pos, value)
+	case 'n':
+		return document.NewNumericFieldFromBytes(name, pos, value)
+	case 'd':
+		return document.NewDateTimeFieldFromBytes(name, pos, value)
+	case 'b':
+		return document.NewBooleanFieldFromBytes(name, pos, value)
 	}
 	return nil
 }

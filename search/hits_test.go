@@ -79,19 +79,22 @@ func bleveLoaded(t *testing.T, x *Index, ids []string, q query.Query) map[string
 
 // TestHitLoaderLoadsWhatBleveLoads: the highlighting pass's hits carry
 // the fields and fragments Bleve's own loading gives them, for words,
-// several words, phrases and field queries, over two shards with written
-// segments on top of rebuilt ones.
+// several words, phrases and field queries: over two shards with written
+// segments on top of rebuilt ones, and in the in-memory index served
+// before a first rebuild (not a Scorch index).
 func TestHitLoaderLoadsWhatBleveLoads(t *testing.T) {
 	ctx := context.Background()
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+
 	r := rand.New(rand.NewPCG(1, 2))
 	var src staticSource
 	for i := range 150 {
 		src = append(src, hitDoc(r, i))
 	}
-	x, _, err := OpenWith(t.TempDir(), slog.New(slog.NewTextHandler(io.Discard, nil)), Options{Shards: 2})
+	built, _, err := OpenWith(t.TempDir(), quiet, Options{Shards: 2})
 	require.NoError(t, err)
-	t.Cleanup(func() { _ = x.Close() })
-	_, err = x.Rebuild(ctx, src, 40)
+	t.Cleanup(func() { _ = built.Close() })
+	_, err = built.Rebuild(ctx, src, 40)
 	require.NoError(t, err)
 	var later []Change
 	for i := 150; i < 200; i++ {
@@ -101,34 +104,43 @@ func TestHitLoaderLoadsWhatBleveLoads(t *testing.T) {
 		}
 		later = append(later, c)
 	}
-	require.NoError(t, x.Apply(later, 1000))
+	require.NoError(t, built.Apply(later, 1000))
 
-	s := NewSearcher(x)
-	lee := &auth.User{Username: "lee", Role: auth.RoleLead, Team: "t1"}
-	compared := 0
-	for _, text := range []string{"refund", "fraud chargeback", `"seller account"`, "title:appeal", "scam -tag:vip", "policy status:new", "disputes"} {
-		t.Run(text, func(t *testing.T) {
-			res, err := s.Search(ctx, lee, Request{Query: text, Size: 30})
-			require.NoError(t, err)
-			require.NotEmpty(t, res.Hits)
-			q, err := parseQuery(text)
-			require.NoError(t, err)
-			ids := make([]string, len(res.Hits))
-			for i, h := range res.Hits {
-				ids[i] = docID(h.Type, h.ID)
+	fresh, isFresh, err := OpenWith(t.TempDir(), quiet, Options{Shards: 2})
+	require.NoError(t, err)
+	require.True(t, isFresh)
+	t.Cleanup(func() { _ = fresh.Close() })
+	require.Nil(t, fresh.set.values, "the index before a rebuild is not a Scorch index")
+	require.NoError(t, fresh.Apply(src, 150))
+
+	for name, x := range map[string]*Index{"rebuilt and written": built, "before a rebuild": fresh} {
+		t.Run(name, func(t *testing.T) {
+			s := NewSearcher(x)
+			lee := &auth.User{Username: "lee", Role: auth.RoleLead, Team: "t1"}
+			compared := 0
+			for _, text := range []string{"refund", "fraud chargeback", `"seller account"`, "title:appeal", "scam -tag:vip", "policy status:new", "disputes"} {
+				res, err := s.Search(ctx, lee, Request{Query: text, Size: 30})
+				require.NoError(t, err)
+				require.NotEmpty(t, res.Hits, text)
+				q, err := parseQuery(text)
+				require.NoError(t, err)
+				ids := make([]string, len(res.Hits))
+				for i, h := range res.Hits {
+					ids[i] = docID(h.Type, h.ID)
+				}
+				want := bleveLoaded(t, x, ids, q)
+				got, err := s.highlight(ctx, lee, res.Hits, q)
+				require.NoError(t, err)
+				require.Len(t, got, len(want), text)
+				for _, h := range got {
+					w := want[h.Type+":"+h.ID]
+					assert.Equal(t, w.Fields, h.Fields, "%s: %s", text, h.ID)
+					assert.Equal(t, w.Highlights, h.Highlights, "%s: %s", text, h.ID)
+					assert.NotEmpty(t, h.Highlights, "%s: %s", text, h.ID)
+					compared++
+				}
 			}
-			want := bleveLoaded(t, x, ids, q)
-			got, err := s.highlight(ctx, lee, res.Hits, q)
-			require.NoError(t, err)
-			require.Len(t, got, len(want))
-			for _, h := range got {
-				w := want[h.Type+":"+h.ID]
-				assert.Equal(t, w.Fields, h.Fields, h.ID)
-				assert.Equal(t, w.Highlights, h.Highlights, h.ID)
-				assert.NotEmpty(t, h.Highlights, h.ID)
-				compared++
-			}
+			assert.Greater(t, compared, 100)
 		})
 	}
-	assert.Greater(t, compared, 100)
 }
