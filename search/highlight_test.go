@@ -34,7 +34,7 @@ func TestHighlightLeavesOutHitsThatBecameHidden(t *testing.T) {
 	q.SetField("title")
 	// As if both were hits when the search ran, and "secret" was
 	// restricted just after.
-	hits, err := s.highlight(context.Background(), ivy, []Hit{{Type: TypeCase, ID: "secret"}, {Type: TypeCase, ID: "open"}}, q)
+	hits, err := s.highlight(context.Background(), newCachedFilter(idx.filters, visibility(ivy)), []Hit{{Type: TypeCase, ID: "secret"}, {Type: TypeCase, ID: "open"}}, q)
 	require.NoError(t, err)
 	require.Len(t, hits, 1)
 	assert.Equal(t, "open", hits[0].ID)
@@ -43,7 +43,7 @@ func TestHighlightLeavesOutHitsThatBecameHidden(t *testing.T) {
 
 	// A lead may open restricted cases: both come back, in the given order.
 	lee := &auth.User{Username: "lee", Role: auth.RoleLead, Team: "t1"}
-	hits, err = s.highlight(context.Background(), lee, []Hit{{Type: TypeCase, ID: "secret"}, {Type: TypeCase, ID: "open"}}, q)
+	hits, err = s.highlight(context.Background(), newCachedFilter(idx.filters, visibility(lee)), []Hit{{Type: TypeCase, ID: "secret"}, {Type: TypeCase, ID: "open"}}, q)
 	require.NoError(t, err)
 	require.Len(t, hits, 2)
 	assert.Equal(t, []string{"secret", "open"}, []string{hits[0].ID, hits[1].ID})

@@ -129,7 +129,7 @@ func TestHitLoaderLoadsWhatBleveLoads(t *testing.T) {
 					ids[i] = docID(h.Type, h.ID)
 				}
 				want := bleveLoaded(t, x, ids, q)
-				got, err := s.highlight(ctx, lee, res.Hits, q)
+				got, err := s.highlight(ctx, newCachedFilter(x.filters, visibility(lee)), res.Hits, q)
 				require.NoError(t, err)
 				require.Len(t, got, len(want), text)
 				for _, h := range got {

@@ -145,7 +145,8 @@ func (s *Searcher) Search(ctx context.Context, u *auth.User, r Request) (Result,
 	// documents qualify (a non-scoring filter is also much cheaper than a
 	// scored conjunction when it matches most of the index).
 	// With r.Types, the visibility query matches only those types.
-	filters := []query.Query{newCachedFilter(s.idx.filters, visibility(u, r.Types...))}
+	visible := newCachedFilter(s.idx.filters, visibility(u, r.Types...))
+	filters := []query.Query{visible}
 	for field, vals := range r.Filters {
 		if !slices.Contains(keywordFields, field) {
 			return Result{}, fmt.Errorf("search: filter on unknown field %q", field)
@@ -200,7 +201,7 @@ func (s *Searcher) Search(ctx context.Context, u *auth.User, r Request) (Result,
 	if err != nil || !withHighlights || len(res.Hits) == 0 {
 		return res, err
 	}
-	if res.Hits, err = s.highlight(ctx, u, res.Hits, userQ); err != nil {
+	if res.Hits, err = s.highlight(ctx, visible, res.Hits, userQ); err != nil {
 		return Result{}, err
 	}
 	return res, nil
@@ -212,24 +213,21 @@ func (s *Searcher) Search(ctx context.Context, u *auth.User, r Request) (Result,
 // match, not only for the hits returned (measured at 100,000 documents: 80
 // of a broad query's 100 ms).
 //
-// The second query carries u's visibility filter again, so a document that
-// became hidden from u between the two queries is left out rather than
-// shown in its new state; one that stopped matching q is left out too.
-func (s *Searcher) highlight(ctx context.Context, u *auth.User, hits []Hit, q query.Query) ([]Hit, error) {
+// The second query carries the search's visibility filter again, so a
+// document that became hidden from the user between the two queries is left
+// out rather than shown in its new state; one that stopped matching q is
+// left out too. (It is the search's own filter, whose bitmaps the search
+// has just read: see filter.go.)
+func (s *Searcher) highlight(ctx context.Context, visible query.Query, hits []Hit, q query.Query) ([]Hit, error) {
 	ctx, cancel := context.WithTimeout(ctx, Deadline)
 	defer cancel()
 	ids := make([]string, len(hits))
-	var types []string
 	for i, h := range hits {
 		ids[i] = docID(h.Type, h.ID)
-		if !slices.Contains(types, h.Type) {
-			types = append(types, h.Type)
-		}
 	}
 	bq := bleve.NewBooleanQuery()
 	bq.AddMust(bleve.NewDocIDQuery(ids), q)
-	// Only the hits' types: the same rule, fewer searchers to build.
-	bq.AddFilter(newCachedFilter(s.idx.filters, visibility(u, types...)))
+	bq.AddFilter(visible)
 	req := bleve.NewSearchRequestOptions(bq, len(ids), 0, false)
 	req.Score = bleve.ScoreNone
 	// The hits' fields and fragments come from hitLoader, which needs
@@ -240,6 +238,7 @@ func (s *Searcher) highlight(ctx context.Context, u *auth.User, hits []Hit, q qu
 		return nil, fmt.Errorf("search: highlight: %w", err)
 	}
 	loader := newHitLoader(h, rowFields, highlighted)
+	// The request asks for no facets, so Index.search keeps this hook.
 	ctx = context.WithValue(ctx, blevesearch.MakeDocumentMatchHandlerKey, blevesearch.MakeDocumentMatchHandler(loader.handlerMaker))
 	res, err := s.idx.search(ctx, req)
 	if err != nil {
