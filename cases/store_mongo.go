@@ -114,7 +114,7 @@ func (s *MongoStore) NextCaseNumber(ctx context.Context, year int) (int64, error
 }
 
 func (s *MongoStore) NextSeq(ctx context.Context) (int64, error) {
-	return s.db.NextSeq(ctx, "feed")
+	return s.db.NextSparse(ctx, "feed")
 }
 
 type keyDoc struct {

@@ -92,7 +92,7 @@ func (s *MongoStore) NextIncidentNumber(ctx context.Context, year int) (int64, e
 	return s.db.NextSeq(ctx, fmt.Sprintf("incident_key_%d", year))
 }
 
-func (s *MongoStore) NextSeq(ctx context.Context) (int64, error) { return s.db.NextSeq(ctx, "feed") }
+func (s *MongoStore) NextSeq(ctx context.Context) (int64, error) { return s.db.NextSparse(ctx, "feed") }
 
 type incidentKey struct {
 	Key        string `bson:"_id"`

@@ -26,6 +26,8 @@ var (
 	keyCheckpoint = []byte("casefile.checkpoint")
 	// keyShard is "k/n": which of how many shards this one is.
 	keyShard = []byte("casefile.shard")
+	// keyFlush is never set: flush deletes it to have something to persist.
+	keyFlush = []byte("casefile.flush")
 )
 
 // MaxShards bounds Options.Shards.
@@ -93,9 +95,48 @@ func newShardSet(parts []bleve.Index) shardSet {
 func (s shardSet) close() error {
 	errsOut := []error{s.alias.Close()}
 	for _, p := range s.parts {
-		errsOut = append(errsOut, p.Close())
+		errsOut = append(errsOut, flush(p), p.Close())
 	}
 	return errors.Join(errsOut...)
+}
+
+// flushTimeout bounds how long flush waits for Scorch's persister.
+const flushTimeout = time.Minute
+
+// flush waits until everything written to shard p is on disk (see
+// runtimeConfig). It writes an empty change of an internal value and waits
+// for the persister to report it written: the persister writes snapshots
+// in order, so everything before it is written too. An in-memory index has
+// nothing to flush.
+func flush(p bleve.Index) error {
+	i, err := p.Advanced()
+	if err != nil {
+		return err
+	}
+	if !isScorch(i) {
+		return nil
+	}
+	done := make(chan error, 1)
+	b := p.NewBatch()
+	b.DeleteInternal(keyFlush)
+	b.SetPersistedCallback(func(err error) {
+		select {
+		case done <- err:
+		default: // a retried persist calls again
+		}
+	})
+	if err := p.Batch(b); err != nil {
+		return fmt.Errorf("search: flushing a shard: %w", err)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			return fmt.Errorf("search: flushing a shard: %w", err)
+		}
+		return nil
+	case <-time.After(flushTimeout):
+		return fmt.Errorf("search: flushing a shard: not written after %s", flushTimeout)
+	}
 }
 
 // shardOf is the shard of index id key among n. Children go to their
@@ -205,13 +246,24 @@ func openBleve(path string) (idx bleve.Index, err error) {
 	return bleve.OpenUsing(path, runtimeConfig())
 }
 
-// runtimeConfig is how shards are run (not stored with them). The merge
-// floor is lowered from Bleve's 2,000 documents: with it every segment
-// under 2,000 documents sits in one tier, so the small segments that
-// per-write batches make are merged into each other again and again
+// runtimeConfig is how shards are run (not stored with them).
+//
+// The merge floor is lowered from Bleve's 2,000 documents: with it every
+// segment under 2,000 documents sits in one tier, so the small segments
+// that per-write batches make are merged into each other again and again
 // (measured: the merger took over half the CPU of a case-filing benchmark).
+//
+// unsafe_batch makes a batch return once it is searchable, and Scorch's
+// persister writes it to disk in the background, merging the small
+// segments that waited into one first. Waiting for every batch's own
+// fsync made each filed case wait for one. Nothing is lost by it: each
+// batch carries its shard's checkpoint, the persister writes snapshots in
+// order, so after a crash a shard holds an older snapshot with the
+// checkpoint of that snapshot, and catch-up re-reads the store from there
+// (Feed.CatchUp). Scorch's Close does not persist what is waiting, so
+// closing a shard flushes it first (flush).
 func runtimeConfig() map[string]any {
-	return map[string]any{"scorchMergePlanOptions": map[string]any{"FloorSegmentSize": 10}}
+	return map[string]any{"scorchMergePlanOptions": map[string]any{"FloorSegmentSize": 10}, "unsafe_batch": true}
 }
 
 func closeQuietly(idx bleve.Index) {

@@ -40,7 +40,7 @@ func (s *Store) Init(ctx context.Context) error {
 	return nil
 }
 
-func (s *Store) nextSeq(ctx context.Context) (int64, error) { return s.db.NextSeq(ctx, "feed") }
+func (s *Store) nextSeq(ctx context.Context) (int64, error) { return s.db.NextSparse(ctx, "feed") }
 
 // Rules reads the rules; ok is false when none were ever stored.
 func (s *Store) Rules(ctx context.Context) (r Rules, ok bool, err error) {

@@ -50,7 +50,11 @@ func openWith(ctx context.Context, cfg config.Config, log *slog.Logger, reg prom
 	if uri == "" {
 		// FerretDB's own logs join ours, only from WARN up.
 		ferretLog := slog.New(minLevel{log.Handler().WithAttrs([]slog.Attr{slog.String("component", "ferretdb")}), slog.LevelWarn})
-		if a.emb, err = store.StartEmbedded(ctx, filepath.Join(cfg.DataDir, "db"), ferretLog); err != nil {
+		var opts []store.EmbeddedOption
+		if cfg.SyncEveryCommit {
+			opts = append(opts, store.SyncEveryCommit())
+		}
+		if a.emb, err = store.StartEmbedded(ctx, filepath.Join(cfg.DataDir, "db"), ferretLog, opts...); err != nil {
 			return a, err
 		}
 		uri = a.emb.URI()

@@ -41,6 +41,10 @@ type Config struct {
 	// IndexShards is how many Bleve indexes the search index is split
 	// into (0: one per core; see search.Options).
 	IndexShards int
+	// SyncEveryCommit makes the embedded store flush its log to disk at
+	// every commit (SQLite synchronous=FULL) rather than at checkpoints
+	// (NORMAL); see store.SyncEveryCommit.
+	SyncEveryCommit bool
 	// AdminPassword sets the first admin's password; environment only, so
 	// it never shows in a process list.
 	AdminPassword string
@@ -53,7 +57,7 @@ type setting struct {
 
 // switches are the settings that may be given as a bare flag
 // (--webhook-allow-insecure for --webhook-allow-insecure=true).
-var switches = map[string]bool{"webhook-allow-insecure": true}
+var switches = map[string]bool{"webhook-allow-insecure": true, "sync-every-commit": true}
 
 var settings = []setting{
 	{"addr", "CASEFILE_ADDR", "127.0.0.1:8080", "listen address"},
@@ -70,6 +74,7 @@ var settings = []setting{
 	{"webhook-poll-interval", "CASEFILE_WEBHOOK_POLL_INTERVAL", "10s", "how often webhooks look for other instances' writes"},
 	{"sla-check-interval", "CASEFILE_SLA_CHECK_INTERVAL", "1m", "how often breached SLAs are looked for (sla.breached webhooks)"},
 	{"index-shards", "CASEFILE_INDEX_SHARDS", "0", "search index shards, searched in parallel (0: one per core, at most 16); changing it rebuilds the index"},
+	{"sync-every-commit", "CASEFILE_SYNC_EVERY_COMMIT", "false", "embedded store: flush to disk at every commit, so that a power loss loses no acknowledged write (slower filing); off, a process crash loses nothing and a power loss the last moments"},
 }
 
 // Usage writes the settings table.
@@ -156,6 +161,9 @@ func Register(fs *flag.FlagSet, getenv func(string) string) func() (Config, erro
 		}
 		if c.WebhookAllowInsecure, err = strconv.ParseBool(*vals["webhook-allow-insecure"]); err != nil {
 			problems = append(problems, fmt.Errorf("--webhook-allow-insecure %q: must be true or false", *vals["webhook-allow-insecure"]))
+		}
+		if c.SyncEveryCommit, err = strconv.ParseBool(*vals["sync-every-commit"]); err != nil {
+			problems = append(problems, fmt.Errorf("--sync-every-commit %q: must be true or false", *vals["sync-every-commit"]))
 		}
 		if c.IndexShards, err = strconv.Atoi(*vals["index-shards"]); err != nil || c.IndexShards < 0 || c.IndexShards > 16 {
 			problems = append(problems, fmt.Errorf("--index-shards %q: must be a whole number from 0 to 16", *vals["index-shards"]))

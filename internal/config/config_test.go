@@ -31,6 +31,16 @@ func TestParseDefaults(t *testing.T) {
 	assert.Equal(t, 10*time.Second, c.WebhookPollInterval)
 	assert.Equal(t, time.Minute, c.SLACheckInterval)
 	assert.Zero(t, c.IndexShards, "one shard per core")
+	assert.False(t, c.SyncEveryCommit, "the embedded store flushes at checkpoints")
+}
+
+func TestParseSyncEveryCommit(t *testing.T) {
+	c, err := Parse([]string{"--sync-every-commit"}, env(nil), io.Discard)
+	require.NoError(t, err)
+	assert.True(t, c.SyncEveryCommit)
+	c, err = Parse(nil, env(map[string]string{"CASEFILE_SYNC_EVERY_COMMIT": "true"}), io.Discard)
+	require.NoError(t, err)
+	assert.True(t, c.SyncEveryCommit)
 }
 
 func TestParseIndexShards(t *testing.T) {
@@ -105,6 +115,7 @@ func TestParseRejectsBadValues(t *testing.T) {
 		{"sla interval not a duration", []string{"--sla-check-interval", "often"}},
 		{"too many shards", []string{"--index-shards", "17"}},
 		{"shards not a number", []string{"--index-shards", "two"}},
+		{"sync not a bool", []string{"--sync-every-commit=often"}},
 		{"stray argument", []string{"extra"}},
 	}
 	for _, tt := range tests {

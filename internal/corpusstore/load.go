@@ -101,7 +101,7 @@ const (
 	postmortemsColl  = "postmortems"
 	revisionsColl    = "postmortem_revisions"
 	countersColl     = "counters"
-	// feedCounter stamps every domain write (store.DB.NextSeq "feed").
+	// feedCounter stamps every domain write (store.DB.NextSparse "feed").
 	feedCounter = "feed"
 )
 

@@ -96,6 +96,9 @@ func (d *DB) Ping(ctx context.Context) error {
 func (d *DB) Drop(ctx context.Context) error {
 	unlock := d.lock()
 	defer unlock()
+	if d.embedded != nil {
+		d.embedded.sparse.forget(d.db.Name())
+	}
 	return d.db.Drop(ctx)
 }
 
@@ -236,39 +239,6 @@ func (d *DB) Push(ctx context.Context, coll, id, field string, value any) error 
 		bson.D{{Key: "$push", Value: bson.D{{Key: field, Value: value}}}},
 		options.UpdateOne().SetUpsert(true))
 	return translate(err, coll)
-}
-
-// NextSeq returns the next value, from 1, of the named counter. Values are
-// unique and increasing across goroutines (and, on real MongoDB, processes).
-func (d *DB) NextSeq(ctx context.Context, name string) (int64, error) {
-	unlock := d.lock()
-	defer unlock()
-	ctx, cancel := d.opCtx(ctx)
-	defer cancel()
-	var out struct {
-		N int64 `bson:"n"`
-	}
-	err := d.db.Collection("counters").FindOneAndUpdate(ctx,
-		bson.D{{Key: "_id", Value: name}},
-		bson.D{{Key: "$inc", Value: bson.D{{Key: "n", Value: int64(1)}}}},
-		options.FindOneAndUpdate().SetUpsert(true).SetReturnDocument(options.After),
-	).Decode(&out)
-	if err != nil {
-		return 0, fmt.Errorf("store: next %s: %w", name, err)
-	}
-	return out.N, nil
-}
-
-// CurrentSeq is the last value NextSeq handed out for name (0 if none).
-func (d *DB) CurrentSeq(ctx context.Context, name string) (int64, error) {
-	var out struct {
-		N int64 `bson:"n"`
-	}
-	err := d.FindByID(ctx, "counters", name, &out)
-	if errs.Is(err, errs.NotFound) {
-		return 0, nil
-	}
-	return out.N, err
 }
 
 // Since decodes into out (a pointer to a slice) the documents of coll with

@@ -71,7 +71,7 @@ func (s *MongoStore) NextRiskNumber(ctx context.Context, year int) (int64, error
 
 // NextSeq draws from the counter cases and incidents share, so the feed
 // sees one order of every write.
-func (s *MongoStore) NextSeq(ctx context.Context) (int64, error) { return s.db.NextSeq(ctx, "feed") }
+func (s *MongoStore) NextSeq(ctx context.Context) (int64, error) { return s.db.NextSparse(ctx, "feed") }
 
 func (s *MongoStore) InsertRisk(ctx context.Context, r *Risk) error {
 	return s.db.Insert(ctx, risksColl, r)
