@@ -58,6 +58,9 @@ func TestCompactionMergesSmallSegments(t *testing.T) {
 	const written = compactAtCount - 1 // with the rebuilt one, enough to compact
 	for i := built + 1; i <= built+written; i++ {
 		require.NoError(t, x.Apply([]Change{smallCase(i)}, int64(i)))
+		// Each write on disk before the next: Scorch's persister merges
+		// the segments that wait for it into one (see runtimeConfig).
+		require.NoError(t, flush(x.set.parts[0]))
 	}
 	// The live sizes of the shard's segments, once all are persisted.
 	segments := func() []int64 {
