@@ -130,5 +130,5 @@ require (
 )
 
 // vellum v1.2.0 with a cheaper registry reset (12-15% of the CPU of filing
-// cases): see internal/vellum/CASEFILE.md.
-replace github.com/blevesearch/vellum => ./internal/vellum
+// cases): see internal/third_party/vellum/CASEFILE.md.
+replace github.com/blevesearch/vellum => ./internal/third_party/vellum
