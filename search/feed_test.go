@@ -282,8 +282,8 @@ func TestConcurrentWritersConverge(t *testing.T) {
 	_, err := f.CatchUp(ctx)
 	require.NoError(t, err)
 
-	// Every Notify is a persisted batch of one (~100 ms under -race): keep
-	// the counts small.
+	// Every Notify is an index batch of one (a segment to build, and
+	// under -race slowly): keep the counts small.
 	const writers, perWriter, docs = 3, 15, 8
 	var wg sync.WaitGroup
 	stop := make(chan struct{})
