@@ -243,3 +243,34 @@ func TestSearchDuringRebuild(t *testing.T) {
 	assert.NotZero(t, searches.Load())
 	requireEveryDocOnce(t, x, 100)
 }
+
+// TestWritesSurviveClose: an index write returns once it is searchable,
+// before Bleve has it on disk (unsafe_batch); closing the index must write
+// what is waiting, or a restart finds the documents missing and the
+// checkpoint behind.
+func TestWritesSurviveClose(t *testing.T) {
+	ctx := context.Background()
+	const built, written = 20, 30
+	src, g := corpusSource(2, built)
+	dir := t.TempDir()
+	x, _, err := search.Open(dir, quiet)
+	require.NoError(t, err)
+	_, err = x.Rebuild(ctx, src, 64)
+	require.NoError(t, err)
+	for i := built; i < built+written; i++ {
+		c := src.Put(g.Doc(i))
+		require.NoError(t, x.Apply([]search.Change{c}, c.Seq))
+	}
+	head, err := src.Head(ctx)
+	require.NoError(t, err)
+	require.NoError(t, x.Close())
+
+	x, fresh, err := search.Open(dir, quiet)
+	require.NoError(t, err)
+	defer x.Close()
+	require.False(t, fresh)
+	cp, err := x.Checkpoint()
+	require.NoError(t, err)
+	assert.Equal(t, head, cp, "the last write's checkpoint is on disk")
+	requireEveryDocOnce(t, x, built+written)
+}

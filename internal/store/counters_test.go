@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -22,26 +21,7 @@ func TestNextSparseUnderConcurrency(t *testing.T) {
 	ctx := context.Background()
 	const goroutines, each = 16, 3 * store.SparseBlock
 
-	var wg sync.WaitGroup
-	seen := make([][]int64, goroutines)
-	errCh := make(chan error, goroutines)
-	for g := range goroutines {
-		wg.Go(func() {
-			for range each {
-				n, err := db.NextSparse(ctx, "sparse")
-				if err != nil {
-					errCh <- err
-					return
-				}
-				seen[g] = append(seen[g], n)
-			}
-		})
-	}
-	wg.Wait()
-	close(errCh)
-	for err := range errCh {
-		require.NoError(t, err)
-	}
+	seen := takeConcurrently(t, goroutines, each, func() (int64, error) { return db.NextSparse(ctx, "sparse") })
 
 	unique := map[int64]bool{}
 	var top int64

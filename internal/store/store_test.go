@@ -25,29 +25,7 @@ func TestNextSeqUnderConcurrency(t *testing.T) {
 	db := storetest.New(t)
 	ctx := context.Background()
 	const goroutines, each = 16, 100
-
-	var wg sync.WaitGroup
-	seen := make([][]int64, goroutines)
-	errCh := make(chan error, goroutines)
-	for g := range goroutines {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for range each {
-				n, err := db.NextSeq(ctx, "hammer")
-				if err != nil {
-					errCh <- err
-					return
-				}
-				seen[g] = append(seen[g], n)
-			}
-		}()
-	}
-	wg.Wait()
-	close(errCh)
-	for err := range errCh {
-		require.NoError(t, err)
-	}
+	seen := takeConcurrently(t, goroutines, each, func() (int64, error) { return db.NextSeq(ctx, "hammer") })
 
 	unique := map[int64]bool{}
 	for _, s := range seen {
@@ -63,6 +41,33 @@ func TestNextSeqUnderConcurrency(t *testing.T) {
 	}
 	require.NoError(t, db.FindByID(ctx, "counters", "hammer", &counter))
 	assert.Equal(t, int64(goroutines*each), counter.N)
+}
+
+// takeConcurrently calls next each times from each of goroutines
+// goroutines at once and returns what each goroutine got, in order.
+func takeConcurrently(t *testing.T, goroutines, each int, next func() (int64, error)) [][]int64 {
+	t.Helper()
+	var wg sync.WaitGroup
+	seen := make([][]int64, goroutines)
+	errCh := make(chan error, goroutines)
+	for g := range goroutines {
+		wg.Go(func() {
+			for range each {
+				n, err := next()
+				if err != nil {
+					errCh <- err
+					return
+				}
+				seen[g] = append(seen[g], n)
+			}
+		})
+	}
+	wg.Wait()
+	close(errCh)
+	for err := range errCh {
+		require.NoError(t, err)
+	}
+	return seen
 }
 
 type ledger struct {
