@@ -114,7 +114,9 @@ type Audit struct {
 // OnRecord registers fn to be called after every appended event, while
 // the append lock is held: fn must return at once (e.g. a non-blocking
 // channel send) and must not call Record. Register it before the log is
-// used. The webhook dispatcher uses it to wake up after domain writes.
+// used. The webhook dispatcher uses it to take each event as it is
+// appended (in seq order, for this process's appends) instead of reading
+// it back.
 func (a *Audit) OnRecord(fn func(AuditEvent)) { a.recorded = fn }
 
 // Event reads the event with sequence number seq: a lookup by _id, which

@@ -131,8 +131,11 @@ type Case struct {
 	CreatedBy        string        `bson:"created_by" json:"created_by"`
 	Version          int64         `bson:"version" json:"version"`
 	// Seq orders writes for the search index feed.
-	Seq           int64 `bson:"seq" json:"-"`
-	TimelineCount int   `bson:"timeline_count" json:"timeline_count"`
+	Seq int64 `bson:"seq" json:"-"`
+	// TimelineCount is how many entries the timeline has. Entry 0 is
+	// always the creation (EventCreated), so a count of 1 means nothing
+	// but the creation: the search index relies on it to skip the read.
+	TimelineCount int `bson:"timeline_count" json:"timeline_count"`
 
 	// Filled at read time, never stored.
 	SLA      *SLA            `bson:"-" json:"sla,omitempty"`

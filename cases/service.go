@@ -42,7 +42,7 @@ type Service struct {
 	now   func() time.Time
 	// changed is told about every stored write (the search index uses it
 	// to index the case before the request answers).
-	changed func(ctx context.Context, kind, id string)
+	changed func(ctx context.Context, c *Case)
 	// decided is told about every decision QA may sample.
 	decided func(ctx context.Context, d Decided)
 	// enforced are told about every enforcement step (OnEnforcement).
@@ -50,12 +50,13 @@ type Service struct {
 }
 
 // OnChange registers fn to be called after every write of a case, with
-// kind "case" and the case id.
-func (s *Service) OnChange(fn func(ctx context.Context, kind, id string)) { s.changed = fn }
+// the case as stored (and its timeline appended), so that the search
+// index need not read it back. fn must not keep c.
+func (s *Service) OnChange(fn func(ctx context.Context, c *Case)) { s.changed = fn }
 
-func (s *Service) notify(ctx context.Context, id string) {
+func (s *Service) notify(ctx context.Context, c *Case) {
 	if s.changed != nil {
-		s.changed(ctx, "case", id)
+		s.changed(ctx, c)
 	}
 }
 
@@ -191,7 +192,7 @@ func (s *Service) Create(ctx context.Context, u *auth.User, in NewCase, idemKey 
 	if err := s.store.AppendTimeline(ctx, c.ID, created); err != nil {
 		return Case{}, false, err
 	}
-	s.notify(ctx, c.ID)
+	s.notify(ctx, &c)
 	if err := s.record(ctx, u, m, "case.create", &c, auth.OutcomeSuccess, map[string]string{"severity": string(c.Severity), "actor_id": c.Actor.ActorID}); err != nil {
 		return Case{}, false, err
 	}

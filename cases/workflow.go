@@ -73,7 +73,7 @@ func (s *Service) save(ctx context.Context, u *auth.User, c *Case, expected int6
 			return err
 		}
 	}
-	s.notify(ctx, c.ID)
+	s.notify(ctx, c)
 	return nil
 }
 

@@ -194,7 +194,17 @@ func (f *Feed) forget(below int64) {
 // (the store or the index answered an error), the document is remembered
 // and Retry indexes it later: a single instance runs no poll that would.
 func (f *Feed) Notify(ctx context.Context, typ, id string) error {
-	err := f.notify(ctx, typ, id)
+	return f.NotifyWith(ctx, typ, id, func(ctx context.Context) (Change, error) { return f.src.Document(ctx, typ, id) })
+}
+
+// NotifyWith is Notify for a writer that has the document it just stored
+// at hand: doc builds its Change without reading it back from the Source.
+// A failure is retried as Notify's are, from the Source.
+func (f *Feed) NotifyWith(ctx context.Context, typ, id string, doc func(context.Context) (Change, error)) error {
+	c, err := doc(ctx)
+	if err == nil {
+		err = f.commit(c)
+	}
 	f.pendingMu.Lock()
 	defer f.pendingMu.Unlock()
 	if err != nil {
@@ -235,14 +245,6 @@ func (f *Feed) Pending() int {
 	f.pendingMu.Lock()
 	defer f.pendingMu.Unlock()
 	return len(f.pending)
-}
-
-func (f *Feed) notify(ctx context.Context, typ, id string) error {
-	c, err := f.src.Document(ctx, typ, id)
-	if err != nil {
-		return err
-	}
-	return f.commit(c)
 }
 
 // queued is a change waiting for commit, and where its outcome goes.

@@ -267,15 +267,31 @@ func (s *Source) Document(ctx context.Context, typ, id string) (search.Change, e
 	return search.Change{}, fmt.Errorf("indexsource: unknown type %q", typ)
 }
 
-func (s *Source) caseChange(ctx context.Context, c *cases.Case, tax cases.Taxonomy) (search.Change, error) {
-	tl, err := s.cases.Timeline(ctx, c.ID, 0, c.TimelineCount)
+// CaseChange is the search document of c, a case as stored: what the
+// cases service hands over after a write, so that indexing it does not
+// read it back.
+func (s *Source) CaseChange(ctx context.Context, c *cases.Case) (search.Change, error) {
+	tax, _, err := s.cases.Taxonomy(ctx)
 	if err != nil {
 		return search.Change{}, err
 	}
+	return s.caseChange(ctx, c, tax)
+}
+
+func (s *Source) caseChange(ctx context.Context, c *cases.Case, tax cases.Taxonomy) (search.Change, error) {
 	var notes []string
-	for _, e := range tl {
-		if e.Kind == cases.EventNote {
-			notes = append(notes, e.Text)
+	// Entry 0 is the creation (cases.Case.TimelineCount), never a note:
+	// a case with nothing else on its timeline, as every new one, costs
+	// no read.
+	if c.TimelineCount > 1 {
+		tl, err := s.cases.Timeline(ctx, c.ID, 1, c.TimelineCount)
+		if err != nil {
+			return search.Change{}, err
+		}
+		for _, e := range tl {
+			if e.Kind == cases.EventNote {
+				notes = append(notes, e.Text)
+			}
 		}
 	}
 	var evidence []string

@@ -14,15 +14,24 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"sync"
 	"testing"
 	"time"
+
+	"go.mongodb.org/mongo-driver/v2/event"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"casefile.dev/casefile/internal/store"
 )
 
-// server is the one connection a test binary shares. Test binaries are the
-// only place this package is used, and TestMain sets it before any test runs.
-var server *store.DB
+// server is the one connection a test binary shares, and uri and emb
+// where it points. Test binaries are the only place this package is used,
+// and TestMain sets them before any test runs.
+var (
+	server *store.DB
+	uri    string
+	emb    *store.Embedded
+)
 
 // Main starts the shared server, runs the tests and stops it.
 func Main(m *testing.M) {
@@ -36,8 +45,7 @@ func Main(m *testing.M) {
 
 func run(m *testing.M) (int, error) {
 	ctx := context.Background()
-	uri := os.Getenv("MONGODB_URI")
-	var emb *store.Embedded
+	uri = os.Getenv("MONGODB_URI")
 	if uri == "" {
 		// os.MkdirTemp under /tmp keeps the socket path short.
 		dir, err := os.MkdirTemp("", "cfdb")
@@ -77,4 +85,65 @@ func New(t testing.TB) *store.DB {
 		_ = db.Drop(ctx)
 	})
 	return db
+}
+
+// NewWith is New on a connection of its own, opened with opts: for a test
+// that watches the commands its code sends (store.Option can set a
+// command monitor), which the shared connection would mix with other
+// tests'.
+func NewWith(t testing.TB, opts ...store.Option) *store.DB {
+	t.Helper()
+	if server == nil {
+		t.Fatal("storetest: call storetest.Main from TestMain")
+	}
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	db, err := store.Open(t.Context(), uri, "t_"+hex.EncodeToString(b[:]), emb, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_ = db.Drop(ctx)
+		_ = db.Close(ctx)
+	})
+	return db
+}
+
+// Commands records the commands a connection sends while it records, as
+// "command collection" ("insert cases", "find audit"). Pass Option to
+// NewWith.
+type Commands struct {
+	mu   sync.Mutex
+	on   bool
+	sent []string
+}
+
+// Option installs the recorder as the connection's command monitor.
+func (c *Commands) Option() store.Option {
+	return func(o *options.ClientOptions) {
+		o.SetMonitor(&event.CommandMonitor{Started: func(_ context.Context, e *event.CommandStartedEvent) {
+			// The first element of a command names its collection
+			// (a cursor id for getMore, which is left out).
+			coll, _ := e.Command.Index(0).Value().StringValueOK()
+			c.mu.Lock()
+			defer c.mu.Unlock()
+			if c.on {
+				c.sent = append(c.sent, e.CommandName+" "+coll)
+			}
+		}})
+	}
+}
+
+// During returns the commands sent while fn ran (by any goroutine).
+func (c *Commands) During(fn func()) []string {
+	c.mu.Lock()
+	c.on, c.sent = true, nil
+	c.mu.Unlock()
+	fn()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.on = false
+	return c.sent
 }

@@ -1,10 +1,12 @@
 package webhook
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"time"
 
 	"casefile.dev/casefile/auth"
@@ -17,6 +19,16 @@ const (
 	slaStateID  = "sla"
 	// saveEvery events a long tail pass saves its checkpoint.
 	saveEvery = 200
+	// handedCap bounds the events Notify hands over that the tail has not
+	// yet taken. Past it the oldest are dropped, and the tail reads them
+	// from the store instead: a slow dispatcher costs reads, not memory.
+	handedCap = 4096
+	// saveAfter is how long a woken pass may leave the checkpoint behind.
+	// Saving costs two store commands, and woken passes run after nearly
+	// every write, so saving on each one was a third of the commands
+	// behind filing a case (measured). A crash replays at most this much
+	// (plus one poll interval), which enqueueing absorbs: it is idempotent.
+	saveAfter = time.Second
 )
 
 // tailState is the dispatcher's checkpoint: the last audit seq whose
@@ -27,19 +39,59 @@ type tailState struct {
 	Version int64  `bson:"version"`
 }
 
-// Notify wakes the dispatcher after an audit append that may be an event
-// (auth.Audit.OnRecord). It never blocks.
+// Notify is told of every event this process appends to the audit log
+// (auth.Audit.OnRecord), in seq order. It keeps the event for the tail,
+// which then need not read it back, and wakes the dispatcher when the
+// event may be a webhook event. It never blocks.
 func (s *Service) Notify(e auth.AuditEvent) {
+	s.handedMu.Lock()
+	if len(s.handed) == handedCap {
+		s.handed = slices.Delete(s.handed, 0, 1)
+	}
+	s.handed = append(s.handed, e)
+	s.known = max(s.known, e.Seq)
+	s.handedMu.Unlock()
 	if _, ok := auditEvents[e.Action]; ok && e.Outcome == auth.OutcomeSuccess {
 		wake(s.wakeTail)
 	}
 }
 
+// take returns the handed-over event seq, if Notify kept it, and forgets
+// it and every event before it (the tail has passed them).
+func (s *Service) take(seq int64) (auth.AuditEvent, bool) {
+	s.handedMu.Lock()
+	defer s.handedMu.Unlock()
+	i, found := slices.BinarySearchFunc(s.handed, seq, func(e auth.AuditEvent, seq int64) int { return cmp.Compare(e.Seq, seq) })
+	if !found {
+		s.handed = s.handed[i:]
+		return auth.AuditEvent{}, false
+	}
+	e := s.handed[i]
+	s.handed = s.handed[i+1:]
+	return e, true
+}
+
+// knownHead is the last seq this process appended.
+func (s *Service) knownHead() int64 {
+	s.handedMu.Lock()
+	defer s.handedMu.Unlock()
+	return s.known
+}
+
 // Tail reads the audit log from the checkpoint to its end, enqueues the
-// deliveries of every event a subscription asked for, and advances the
+// deliveries of every event a subscription asked for, and saves the
 // checkpoint. It returns how many audit events it read. An error stops the
 // pass at the event that failed, which the next pass reads again.
 func (s *Service) Tail(ctx context.Context) (int, error) {
+	return s.tail(ctx, false)
+}
+
+// tail is a pass of the dispatcher. A woken pass (woken true) goes only as
+// far as this process's own appends, which Notify handed over: it reads
+// the store only for seqs another instance wrote in between, and leaves
+// the events past them to the polling pass, which reads to the end. A
+// woken pass saves the checkpoint at most every saveAfter.
+func (s *Service) tail(ctx context.Context, woken bool) (int, error) {
 	s.tailMu.Lock()
 	defer s.tailMu.Unlock()
 	if s.next == 0 {
@@ -47,22 +99,19 @@ func (s *Service) Tail(ctx context.Context) (int, error) {
 		if err := s.db.FindByID(ctx, stateColl, tailStateID, &st); err != nil {
 			return 0, fmt.Errorf("webhooks: checkpoint: %w", err)
 		}
-		s.next = st.Seq + 1
+		s.next, s.saved = st.Seq+1, st.Seq+1
 	}
 	read := 0
-	saved := s.next
-	save := func() error {
-		if s.next == saved {
-			return nil
-		}
-		if err := s.saveCheckpoint(ctx, s.next-1); err != nil {
-			return err
-		}
-		saved = s.next
-		return nil
-	}
+	save := func() error { return s.saveProgress(ctx) }
 	for {
-		e, err := s.audit.Event(ctx, s.next)
+		e, ok := s.take(s.next)
+		if !ok && woken && s.next > s.knownHead() {
+			break
+		}
+		var err error
+		if !ok {
+			e, err = s.audit.Event(ctx, s.next)
+		}
 		if errs.Is(err, errs.NotFound) {
 			skip, gerr := s.gap(ctx)
 			if gerr != nil {
@@ -89,7 +138,29 @@ func (s *Service) Tail(ctx context.Context) (int, error) {
 			}
 		}
 	}
+	if woken && time.Since(s.savedAt) < saveAfter {
+		return read, nil
+	}
 	return read, save()
+}
+
+// saveTail saves the checkpoint if passes moved past it.
+func (s *Service) saveTail(ctx context.Context) error {
+	s.tailMu.Lock()
+	defer s.tailMu.Unlock()
+	return s.saveProgress(ctx)
+}
+
+// saveProgress saves the checkpoint as far as the tail got; tailMu is held.
+func (s *Service) saveProgress(ctx context.Context) error {
+	if s.next == s.saved {
+		return nil
+	}
+	if err := s.saveCheckpoint(ctx, s.next-1); err != nil {
+		return err
+	}
+	s.saved, s.savedAt = s.next, time.Now()
+	return nil
 }
 
 // gap decides about a missing seq with a later one present. The audit log

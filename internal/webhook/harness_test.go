@@ -62,6 +62,12 @@ type system struct {
 // allowed so that the receivers can be local, unless o says otherwise).
 func newSystem(t *testing.T, o ...webhook.Options) *system {
 	t.Helper()
+	return newSystemOn(t, storetest.New(t), o...)
+}
+
+// newSystemOn is newSystem on the database db (from storetest).
+func newSystemOn(t *testing.T, db *store.DB, o ...webhook.Options) *system {
+	t.Helper()
 	opts := webhook.Options{AllowInsecure: true, PublicURL: publicURL, Rand: maxJitter}
 	if len(o) > 0 {
 		opts = o[0]
@@ -70,7 +76,6 @@ func newSystem(t *testing.T, o ...webhook.Options) *system {
 	clock := fakeclock.New(start)
 	_, key, err := ed25519.GenerateKey(rand.Reader)
 	require.NoError(t, err)
-	db := storetest.New(t)
 	reg := prometheus.NewRegistry()
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	all, err := wire.New(ctx, wire.Config{DB: db, Keys: auth.NewKeySet(key), Now: clock.Now,

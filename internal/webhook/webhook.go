@@ -12,8 +12,10 @@
 //     successful audit event whose _id is its zero-padded, gap-free seq. A
 //     dispatcher tails it by _id (seq+1, seq+2, …: lookups the embedded
 //     store pushes down, never a scan) from a checkpoint in webhook_state.
-//     It is woken in-process after every audit append (auth.Audit.OnRecord)
-//     and polls slowly for the writes of other instances.
+//     Every audit append in this process hands it the event
+//     (auth.Audit.OnRecord), so the passes those appends wake read the
+//     store only for events of other instances in between; a slow poll
+//     reads the rest of other instances' events.
 //   - sla.breached is a matter of time, not of a write: a ticker asks the
 //     search index for cases whose running SLA clock fell due since the last
 //     check (CheckSLA).
@@ -212,10 +214,19 @@ type Service struct {
 	subs       map[string]Subscription // active subscriptions by id
 	subsLoaded bool
 
-	// tailMu makes one tail pass at a time; next is the next audit seq to read.
+	// tailMu makes one tail pass at a time; next is the next audit seq to
+	// read, saved the next seq as of the stored checkpoint, saved at when.
 	tailMu  sync.Mutex
 	next    int64
+	saved   int64
+	savedAt time.Time
 	gapSeen int64 // a missing seq seen on the previous pass, if any
+
+	// handed are the events Notify handed over and the tail has not yet
+	// taken, in seq order; known is the last seq this process appended.
+	handedMu sync.Mutex
+	handed   []auth.AuditEvent
+	known    int64
 
 	slaMu sync.Mutex
 
@@ -337,15 +348,27 @@ func (s *Service) Run(ctx context.Context) {
 func (s *Service) tailLoop(ctx context.Context) {
 	t := time.NewTicker(s.opts.PollInterval)
 	defer t.Stop()
+	// What woken passes left unsaved is saved on the way out, so that a
+	// clean restart does not replay it.
+	defer func() {
+		saveCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := s.saveTail(saveCtx); err != nil {
+			s.log.Warn("saving the webhook dispatcher's checkpoint at shutdown failed; the next start replays the last events", "err", err)
+		}
+	}()
+	woken := false
 	for {
-		if _, err := s.Tail(ctx); err != nil && ctx.Err() == nil {
+		if _, err := s.tail(ctx, woken); err != nil && ctx.Err() == nil {
 			s.log.Warn("reading the audit log for webhook events failed; will retry", "err", err)
 		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-s.wakeTail:
+			woken = true
 		case <-t.C:
+			woken = false
 			// Other instances may have added or removed subscriptions, or
 			// died with deliveries of their own pending.
 			if err := s.reloadSubscriptions(ctx); err != nil && ctx.Err() == nil {

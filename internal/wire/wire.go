@@ -139,10 +139,18 @@ func New(ctx context.Context, cfg Config) (*Services, error) {
 			}
 		}
 	}
+	// A case is indexed from what the service wrote, not read back.
+	notifyCase := func(ctx context.Context, c *cases.Case) {
+		err := s.Feed.NotifyWith(ctx, search.TypeCase, c.ID, func(ctx context.Context) (search.Change, error) { return s.Source.CaseChange(ctx, c) })
+		if err != nil {
+			cfg.Logger.Warn("indexing a write failed; it will be retried", "kind", search.TypeCase, "id", c.ID, "err", err)
+		}
+	}
 	if cfg.BulkLoad {
 		notify = func(context.Context, string, string) {}
+		notifyCase = func(context.Context, *cases.Case) {}
 	}
-	s.Cases.OnChange(notify)
+	s.Cases.OnChange(notifyCase)
 	s.RCA.OnChange(notify)
 	s.Quality.OnChange(notify)
 	s.Risks.OnChange(notify)

@@ -16,6 +16,7 @@ import (
 
 	"casefile.dev/casefile/auth"
 	"casefile.dev/casefile/internal/casestest"
+	"casefile.dev/casefile/internal/store"
 	"casefile.dev/casefile/internal/storetest"
 	"casefile.dev/casefile/internal/wire"
 )
@@ -24,10 +25,16 @@ import (
 // signing key (for tests that mint tokens). now is the clock.
 func New(t testing.TB, now func() time.Time, log *slog.Logger) (*wire.Services, ed25519.PrivateKey) {
 	t.Helper()
+	return NewOn(t, storetest.New(t), now, log)
+}
+
+// NewOn is New on the database db (from storetest).
+func NewOn(t testing.TB, db *store.DB, now func() time.Time, log *slog.Logger) (*wire.Services, ed25519.PrivateKey) {
+	t.Helper()
 	ctx := context.Background()
 	_, key, err := ed25519.GenerateKey(rand.Reader)
 	require.NoError(t, err)
-	all, err := wire.New(ctx, wire.Config{DB: storetest.New(t), Keys: auth.NewKeySet(key), Now: now,
+	all, err := wire.New(ctx, wire.Config{DB: db, Keys: auth.NewKeySet(key), Now: now,
 		Hash: auth.HashParams{Memory: 64, Time: 1, Threads: 1}, Logger: log, IndexDir: t.TempDir()})
 	require.NoError(t, err)
 	t.Cleanup(func() { assert.NoError(t, all.Close()) })
