@@ -246,6 +246,17 @@ func openBleve(path string) (idx bleve.Index, err error) {
 	return bleve.OpenUsing(path, runtimeConfig())
 }
 
+// persisterNap is how long Scorch's persister naps between rounds, so that
+// the segments of many small batches are merged in memory and written as
+// one: without it, every batch cost its own segment file, bolt commit,
+// fdatasync and directory scans (17% of the CPU while filing cases,
+// measured). Scorch advises it for unsafe_batch. Batches do not wait for
+// it (unsafe_batch); what it delays is the write to disk, which the
+// checkpoint and catch-up already cover, and a Close, whose flush waits
+// for the persister. With it, filing cases on the 100k store over HTTP
+// took 5.1–5.3 ms of server CPU per case instead of 5.8–6.6.
+const persisterNap = 100 * time.Millisecond
+
 // runtimeConfig is how shards are run (not stored with them).
 //
 // The merge floor is lowered from Bleve's 2,000 documents: with it every
@@ -263,7 +274,8 @@ func openBleve(path string) (idx bleve.Index, err error) {
 // (Feed.CatchUp). Scorch's Close does not persist what is waiting, so
 // closing a shard flushes it first (flush).
 func runtimeConfig() map[string]any {
-	return map[string]any{"scorchMergePlanOptions": map[string]any{"FloorSegmentSize": 10}, "unsafe_batch": true}
+	return map[string]any{"scorchMergePlanOptions": map[string]any{"FloorSegmentSize": 10}, "unsafe_batch": true,
+		"scorchPersisterOptions": map[string]any{"PersisterNapTimeMSec": persisterNap.Milliseconds()}}
 }
 
 func closeQuietly(idx bleve.Index) {
