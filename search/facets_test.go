@@ -214,5 +214,46 @@ func TestSegmentValuesOfMergedSegmentsAreForgotten(t *testing.T) {
 		require.NoError(t, err)
 	}
 	assert.NotContains(t, c.entries, gone)
-	assert.Len(t, c.entries, len(snap.Segments()))
+	onDisk := 0
+	for _, ss := range snap.Segments() {
+		if persisted(ss) {
+			onDisk++
+		}
+	}
+	assert.Len(t, c.entries, onDisk, "one entry per segment on disk")
+}
+
+// TestSegmentsInMemoryAreNotCached: a batch Scorch has not yet written to
+// disk is read at every search rather than cached, since an entry would
+// keep the batch's whole buffer alive long after the persister dropped it.
+func TestSegmentsInMemoryAreNotCached(t *testing.T) {
+	// A memory-only index never writes its batches to disk.
+	m := NewMapping()
+	idx, err := bleve.NewUsing("", m, scorch.Name, scorch.Name, nil)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = idx.Close() })
+	for i := range 3 {
+		b := idx.NewBatch()
+		c := facetDoc(i, "refund fraud report")
+		require.NoError(t, indexDoc(b, m, docID(c.Type, fmt.Sprintf("d%d", i)), c.Doc))
+		require.NoError(t, idx.Batch(b))
+	}
+	adv, err := idx.Advanced()
+	require.NoError(t, err)
+	r, err := adv.Reader()
+	require.NoError(t, err)
+	defer r.Close()
+	snap := r.(*scorch.IndexSnapshot)
+	require.Len(t, snap.Segments(), 3)
+	for _, ss := range snap.Segments() {
+		require.False(t, persisted(ss), "the test needs batches still in memory")
+	}
+
+	c := newValueCache()
+	first, err := facetValues(c, snap, "status")
+	require.NoError(t, err)
+	assert.Empty(t, c.entries)
+	again, err := facetValues(c, snap, "status")
+	require.NoError(t, err)
+	assert.Equal(t, first, again, "read again, the same values")
 }

@@ -14,6 +14,13 @@ import (
 //
 // A segment merged away is never looked up again: an entry unused for
 // forgetAfter lookups is dropped.
+//
+// Only segments on disk are kept. A segment still in memory is a batch
+// that Scorch's persister will soon write out and drop, and an entry
+// would keep its whole buffer alive for forgetAfter lookups: under writes
+// and searches at once that held over a gigabyte of batches (measured,
+// with the persister napping between rounds). Its values are read at
+// every search instead, which costs little, as it holds few documents.
 type segmentCache[V any] struct {
 	forgetAfter uint64
 
@@ -47,7 +54,9 @@ func (c *segmentCache[V]) get(segs []*scorch.SegmentSnapshot, name string, read 
 	c.uses++
 	now := c.uses
 	for i, ss := range segs {
-		if e := c.entries[segmentKey{ss.Segment(), name}]; e != nil {
+		if !persisted(ss) {
+			missing = append(missing, i)
+		} else if e := c.entries[segmentKey{ss.Segment(), name}]; e != nil {
 			e.lastUsed = now
 			out[i] = e.v
 		} else {
@@ -75,7 +84,16 @@ func (c *segmentCache[V]) get(segs []*scorch.SegmentSnapshot, name string, read 
 	defer c.mu.Unlock()
 	for k, i := range missing {
 		out[i] = got[k]
-		c.entries[segmentKey{segs[i].Segment(), name}] = &cachedEntry[V]{v: got[k], lastUsed: now}
+		if persisted(segs[i]) {
+			c.entries[segmentKey{segs[i].Segment(), name}] = &cachedEntry[V]{v: got[k], lastUsed: now}
+		}
 	}
 	return out, nil
+}
+
+// persisted reports whether ss is a segment on disk (not a batch still in
+// memory).
+func persisted(ss *scorch.SegmentSnapshot) bool {
+	_, ok := ss.Segment().(segment.PersistedSegment)
+	return ok
 }
