@@ -253,9 +253,15 @@ func openBleve(path string) (idx bleve.Index, err error) {
 // measured). Scorch advises it for unsafe_batch. Batches do not wait for
 // it (unsafe_batch); what it delays is the write to disk, which the
 // checkpoint and catch-up already cover, and a Close, whose flush waits
-// for the persister. With it, filing cases on the 100k store over HTTP
-// took 5.1–5.3 ms of server CPU per case instead of 5.8–6.6.
-const persisterNap = 100 * time.Millisecond
+// for the persister.
+//
+// Measured on the 100k store over HTTP (32 clients, four alternating runs
+// of each): filing at 300/s made 226–256 cases/s with no nap, 239–269
+// with 100 ms and 266–297 with 300 ms; the default load mix made 111 and
+// 122 operations/s with 100 and 300 ms, with the same search latencies.
+// Searches see up to a nap's worth of batches as separate segments;
+// segmentCache does not keep them.
+const persisterNap = 300 * time.Millisecond
 
 // runtimeConfig is how shards are run (not stored with them).
 //
