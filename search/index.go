@@ -256,7 +256,7 @@ func openBleve(path string) (idx bleve.Index, err error) {
 // for the persister.
 //
 // Measured on the 100k store over HTTP (32 clients, four alternating runs
-// of each): filing at 300/s made 226–256 cases/s with no nap, 239–269
+// of each): filing at 300/s made 226–256 cases/s with no nap, 239–273
 // with 100 ms and 266–297 with 300 ms; the default load mix made 111 and
 // 122 operations/s with 100 and 300 ms, with the same search latencies.
 // Searches see up to a nap's worth of batches as separate segments;
