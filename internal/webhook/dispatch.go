@@ -26,8 +26,9 @@ const (
 	// saveAfter is how long a woken pass may leave the checkpoint behind.
 	// Saving costs two store commands, and woken passes run after nearly
 	// every write, so saving on each one was a third of the commands
-	// behind filing a case (measured). A crash replays at most this much
-	// (plus one poll interval), which enqueueing absorbs: it is idempotent.
+	// behind filing a case (measured). A crash replays the events of at
+	// most this long a stretch, which enqueueing absorbs: it is
+	// idempotent. (The polling pass always saves.)
 	saveAfter = time.Second
 )
 
@@ -46,7 +47,7 @@ type tailState struct {
 func (s *Service) Notify(e auth.AuditEvent) {
 	s.handedMu.Lock()
 	if len(s.handed) == handedCap {
-		s.handed = slices.Delete(s.handed, 0, 1)
+		s.handed = s.handed[1:] // not a copy: this runs under the audit log's lock
 	}
 	s.handed = append(s.handed, e)
 	s.known = max(s.known, e.Seq)
