@@ -73,17 +73,8 @@ func run(m *testing.M) (int, error) {
 // New returns a fresh, empty database for this test, dropped at its end.
 func New(t testing.TB) *store.DB {
 	t.Helper()
-	if server == nil {
-		t.Fatal("storetest: call storetest.Main from TestMain")
-	}
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	db := server.Sibling("t_" + hex.EncodeToString(b[:]))
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		_ = db.Drop(ctx)
-	})
+	db := server.Sibling(freshName(t))
+	dropAtEnd(t, db)
 	return db
 }
 
@@ -93,22 +84,34 @@ func New(t testing.TB) *store.DB {
 // tests'.
 func NewWith(t testing.TB, opts ...store.Option) *store.DB {
 	t.Helper()
+	db, err := store.Open(t.Context(), uri, freshName(t), emb, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dropAtEnd(t, db)
+	return db
+}
+
+// freshName is a database name no other test uses.
+func freshName(t testing.TB) string {
+	t.Helper()
 	if server == nil {
 		t.Fatal("storetest: call storetest.Main from TestMain")
 	}
 	var b [6]byte
 	_, _ = rand.Read(b[:])
-	db, err := store.Open(t.Context(), uri, "t_"+hex.EncodeToString(b[:]), emb, opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
+	return "t_" + hex.EncodeToString(b[:])
+}
+
+// dropAtEnd drops db when the test ends and closes its connection if it
+// has its own.
+func dropAtEnd(t testing.TB, db *store.DB) {
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		_ = db.Drop(ctx)
 		_ = db.Close(ctx)
 	})
-	return db
 }
 
 // Commands records the commands a connection sends while it records, as
