@@ -297,7 +297,7 @@ func (h *harness) listen(t *testing.T) string {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	done := make(chan error, 1)
-	go func() { done <- h.app.Listener(ln) }()
+	go func() { done <- h.app.Listener(web.LingeringListener(ln)) }()
 	t.Cleanup(func() {
 		require.NoError(t, h.app.ShutdownWithTimeout(5*time.Second))
 		<-done

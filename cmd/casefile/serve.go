@@ -71,7 +71,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	served := make(chan error, 1)
-	go func() { served <- srv.Listener(ln) }()
+	go func() { served <- srv.Listener(web.LingeringListener(ln)) }()
 	// The index catches up in the background; /readyz says when it is done.
 	bg, stopBg := context.WithCancel(ctx)
 	defer stopBg()
