@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"sync"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -17,6 +16,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"casefile.dev/casefile/internal/errs"
+	"casefile.dev/casefile/internal/groupcommit"
 	"casefile.dev/casefile/internal/store"
 )
 
@@ -97,11 +97,19 @@ func (e *AuditEvent) computeHash() string {
 }
 
 // Audit is the append-only, hash-chained audit log.
+//
+// Appends are group-committed (internal/groupcommit): every event queued
+// while an insert is in flight goes into the next insert, up to
+// maxAppendBatch. Each event needs its predecessor's hash, so appends within
+// a process are serial; with one insert per event, filing cases from 32
+// clients left about half of the requests in flight waiting for this log
+// (goroutine profiles under load), at one store round trip per event.
 type Audit struct {
-	db  *store.DB
-	now func() time.Time
+	db      *store.DB
+	now     func() time.Time
+	appends *groupcommit.Group[AuditEvent, struct{}]
 
-	mu     sync.Mutex // orders appends within this process
+	// Owned by the commit in progress (appendBatch): one at a time.
 	loaded bool
 	head   struct {
 		seq  int64
@@ -111,12 +119,16 @@ type Audit struct {
 	recorded func(AuditEvent)
 }
 
-// OnRecord registers fn to be called after every appended event, while
-// the append lock is held: fn must return at once (e.g. a non-blocking
-// channel send) and must not call Record. Register it before the log is
-// used. The webhook dispatcher uses it to take each event as it is
-// appended (in seq order, for this process's appends) instead of reading
-// it back.
+// maxAppendBatch bounds one group commit: a batch is one insert command,
+// and one SQLite transaction on the embedded store.
+const maxAppendBatch = 256
+
+// OnRecord registers fn to be called after every appended event, in seq
+// order, inside the append (no other append runs meanwhile): fn must
+// return at once (e.g. a non-blocking channel send) and must not call
+// Record. Register it before the log is used. The webhook dispatcher uses
+// it to take each event as it is appended (in seq order, for this
+// process's appends) instead of reading it back.
 func (a *Audit) OnRecord(fn func(AuditEvent)) { a.recorded = fn }
 
 // Event reads the event with sequence number seq: a lookup by _id, which
@@ -131,7 +143,9 @@ func (a *Audit) Event(ctx context.Context, seq int64) (AuditEvent, error) {
 
 // NewAudit returns the audit log stored in db.
 func NewAudit(db *store.DB, now func() time.Time) *Audit {
-	return &Audit{db: db, now: now}
+	a := &Audit{db: db, now: now}
+	a.appends = groupcommit.New(maxAppendBatch, a.appendBatch)
+	return a
 }
 
 // Init creates the collection.
@@ -139,40 +153,66 @@ func (a *Audit) Init(ctx context.Context) error {
 	return a.db.EnsureCollection(ctx, auditCollection)
 }
 
-// Record appends e, filling Seq, At, PrevHash and Hash.
+// Record appends e, filling Seq, At, PrevHash and Hash, and returns once
+// it is stored (or failed to be).
 //
 // The append is the insert of _id = seq: two writers (even in two processes
 // on one MongoDB) that compute the same seq cannot both win, and the loser
 // moves its head forward by reading the events it missed, then retries.
 func (a *Audit) Record(ctx context.Context, e AuditEvent) error {
-	a.mu.Lock()
-	defer a.mu.Unlock()
+	_, err := a.appends.Do(ctx, e)
+	return err
+}
+
+// appendBatch stores batch in order at the head of the log, in one insert
+// unless another writer gets in between.
+func (a *Audit) appendBatch(ctx context.Context, batch []AuditEvent) []groupcommit.Result[struct{}] {
+	results := make([]groupcommit.Result[struct{}], len(batch))
+	stored := 0
+	fail := func(err error) []groupcommit.Result[struct{}] {
+		for i := stored; i < len(batch); i++ {
+			results[i].Err = err
+		}
+		return results
+	}
 	if !a.loaded {
 		if err := a.loadHead(ctx); err != nil {
-			return err
+			return fail(err)
 		}
 	}
-	e.At = a.now().UTC().Truncate(time.Millisecond)
+	at := a.now().UTC().Truncate(time.Millisecond)
+	docs := make([]any, len(batch))
 	for range 1000 {
-		e.Seq = a.head.seq + 1
-		e.PrevHash = a.head.hash
-		e.Hash = e.computeHash()
-		err := a.db.Insert(ctx, auditCollection, auditDoc{ID: auditID(e.Seq), AuditEvent: e})
-		if err == nil {
+		rest := batch[stored:]
+		seq, prev := a.head.seq, a.head.hash
+		for i := range rest {
+			e := &rest[i]
+			e.At = at
+			e.Seq = seq + 1 + int64(i)
+			e.PrevHash = prev
+			e.Hash = e.computeHash()
+			prev = e.Hash
+			docs[i] = auditDoc{ID: auditID(e.Seq), AuditEvent: *e}
+		}
+		n, err := a.db.InsertMany(ctx, auditCollection, docs[:len(rest)])
+		for _, e := range rest[:n] {
 			a.head.seq, a.head.hash = e.Seq, e.Hash
 			if a.recorded != nil {
 				a.recorded(e)
 			}
-			return nil
 		}
-		if !errs.Is(err, errs.Conflict) {
-			return fmt.Errorf("audit: %w", err)
+		stored += n
+		switch {
+		case err == nil:
+			return results
+		case !errs.Is(err, errs.Conflict):
+			return fail(fmt.Errorf("audit: %w", err))
 		}
 		if err := a.advanceHead(ctx); err != nil {
-			return err
+			return fail(err)
 		}
 	}
-	return fmt.Errorf("audit: could not append after many retries")
+	return fail(fmt.Errorf("audit: could not append after many retries"))
 }
 
 // loadHead finds the last event: one sorted scan, at the first append only.

@@ -9,6 +9,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"casefile.dev/casefile/internal/errs"
+	"casefile.dev/casefile/internal/groupcommit"
 )
 
 // SparseBlock is how many values of a sparse counter (NextSparse) the
@@ -19,10 +20,48 @@ const SparseBlock = 64
 // unique and increasing across goroutines (and, on real MongoDB, processes),
 // with no gaps but those of failed writes: use it for numbers people read
 // (case keys).
+//
+// Concurrent calls share one store command (internal/groupcommit): the
+// calls that queue while a command is in flight take the next values in
+// one $inc, in the order they queued. On the embedded store each command
+// waits for the write lock; one per value, filing cases from 32 clients
+// left about a third of the requests in flight waiting here (goroutine
+// profiles under load).
 func (d *DB) NextSeq(ctx context.Context, name string) (int64, error) {
-	unlock := d.lock()
-	defer unlock()
-	return d.add(ctx, name, 1)
+	return d.seqs.group(d, name).Do(ctx, struct{}{})
+}
+
+// seqGroups are NextSeq's group commits, one per counter of a DB.
+type seqGroups struct {
+	mu     sync.Mutex
+	groups map[string]*groupcommit.Group[struct{}, int64]
+}
+
+func (s *seqGroups) group(d *DB, name string) *groupcommit.Group[struct{}, int64] {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if g, ok := s.groups[name]; ok {
+		return g
+	}
+	g := groupcommit.New(0, func(ctx context.Context, batch []struct{}) []groupcommit.Result[int64] {
+		results := make([]groupcommit.Result[int64], len(batch))
+		unlock := d.lock()
+		defer unlock()
+		last, err := d.add(ctx, name, int64(len(batch)))
+		for i := range results {
+			if err != nil {
+				results[i].Err = err
+				continue
+			}
+			results[i].Value = last - int64(len(batch)-1-i)
+		}
+		return results
+	})
+	if s.groups == nil {
+		s.groups = map[string]*groupcommit.Group[struct{}, int64]{}
+	}
+	s.groups[name] = g
+	return g
 }
 
 // NextSparse returns the next value of the named counter, unique and

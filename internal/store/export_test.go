@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"strings"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
 )
 
 // SinceQueryPlan is SQLite's plan for the embedded store's seq query on
@@ -31,4 +33,22 @@ func SinceQueryPlan(ctx context.Context, d *DB, coll string) (string, error) {
 		lines = append(lines, detail)
 	}
 	return strings.Join(lines, "; "), rows.Err()
+}
+
+// InsertBatch runs one of Insert's shared commands on docs, as a batch of
+// concurrent Inserts would, and returns each document's outcome.
+func InsertBatch(ctx context.Context, d *DB, coll string, docs ...any) ([]error, error) {
+	raws := make([]bson.Raw, len(docs))
+	for i, doc := range docs {
+		raw, err := bson.Marshal(doc)
+		if err != nil {
+			return nil, err
+		}
+		raws[i] = raw
+	}
+	var out []error
+	for _, r := range d.insertUnordered(ctx, coll, raws) {
+		out = append(out, r.Err)
+	}
+	return out, nil
 }

@@ -24,6 +24,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/readpref"
 
 	"casefile.dev/casefile/internal/errs"
+	"casefile.dev/casefile/internal/groupcommit"
 )
 
 // DefaultOpTimeout bounds each single database operation.
@@ -36,6 +37,8 @@ type DB struct {
 	embedded  *Embedded // nil against real MongoDB
 	opTimeout time.Duration
 	ownClient bool
+	seqs      *seqGroups    // NextSeq's batches, per counter
+	inserts   *insertGroups // Insert's batches, per collection
 }
 
 // Open connects to uri and selects database name. When emb is the server uri
@@ -62,13 +65,13 @@ func Open(ctx context.Context, uri, name string, emb *Embedded, with ...Option) 
 		_ = client.Disconnect(context.WithoutCancel(ctx))
 		return nil, fmt.Errorf("store: ping %s: %w", redact(uri), err)
 	}
-	return &DB{client: client, db: client.Database(name), embedded: emb, opTimeout: DefaultOpTimeout, ownClient: true}, nil
+	return &DB{client: client, db: client.Database(name), embedded: emb, opTimeout: DefaultOpTimeout, ownClient: true, seqs: &seqGroups{}, inserts: &insertGroups{}}, nil
 }
 
 // Sibling returns a handle on another database of the same server, sharing
 // the connection pool. Tests use it to give every test its own database.
 func (d *DB) Sibling(name string) *DB {
-	return &DB{client: d.client, db: d.client.Database(name), embedded: d.embedded, opTimeout: d.opTimeout}
+	return &DB{client: d.client, db: d.client.Database(name), embedded: d.embedded, opTimeout: d.opTimeout, seqs: &seqGroups{}, inserts: &insertGroups{}}
 }
 
 // Close disconnects the client if this DB owns it.
@@ -146,6 +149,14 @@ func (d *DB) FindByID(ctx context.Context, coll, id string, out any) error {
 
 // Insert adds a new document. A duplicate _id or unique key is a Conflict.
 //
+// Concurrent inserts into one collection share a command
+// (internal/groupcommit): those that queue while an insert is in flight go
+// in the next, unordered, and each gets its own document's outcome. A
+// lone insert goes at once. On the embedded store every insert command is
+// a write transaction, and SQLite runs one at a time: filing a case
+// inserts into three collections, and one transaction per document kept
+// requests waiting for each other's.
+//
 // It does not take the embedded write lock: an insert is one SQLite
 // statement, and FerretDB backs _id (and every unique index) with a UNIQUE
 // SQLite index, so of two racing inserts of one _id exactly one lands
@@ -153,10 +164,92 @@ func (d *DB) FindByID(ctx context.Context, coll, id string, out any) error {
 // lock. Leaving inserts out of it let FerretDB's per-command work run on
 // both cores (case filing measured ~25% faster).
 func (d *DB) Insert(ctx context.Context, coll string, doc any) error {
+	// Encoded here, in the caller's goroutine, not in the batch's.
+	raw, err := bson.Marshal(doc)
+	if err != nil {
+		return fmt.Errorf("store: %s: %w", coll, err)
+	}
+	_, err = d.inserts.group(d, coll).Do(ctx, raw)
+	return err
+}
+
+// insertGroups are Insert's group commits, one per collection.
+type insertGroups struct {
+	mu     sync.Mutex
+	groups map[string]*groupcommit.Group[bson.Raw, struct{}]
+}
+
+func (g *insertGroups) group(d *DB, coll string) *groupcommit.Group[bson.Raw, struct{}] {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if gr, ok := g.groups[coll]; ok {
+		return gr
+	}
+	gr := groupcommit.New(maxInsertBatch, func(ctx context.Context, batch []bson.Raw) []groupcommit.Result[struct{}] {
+		return d.insertUnordered(ctx, coll, batch)
+	})
+	if g.groups == nil {
+		g.groups = map[string]*groupcommit.Group[bson.Raw, struct{}]{}
+	}
+	g.groups[coll] = gr
+	return gr
+}
+
+// maxInsertBatch bounds one of Insert's commands.
+const maxInsertBatch = 256
+
+// insertUnordered inserts docs in one unordered command and returns each
+// one's outcome: a document that fails (a duplicate) fails alone.
+func (d *DB) insertUnordered(ctx context.Context, coll string, docs []bson.Raw) []groupcommit.Result[struct{}] {
+	results := make([]groupcommit.Result[struct{}], len(docs))
 	ctx, cancel := d.opCtx(ctx)
 	defer cancel()
-	_, err := d.db.Collection(coll).InsertOne(ctx, doc)
-	return translate(err, coll)
+	all := make([]any, len(docs))
+	for i, doc := range docs {
+		all[i] = doc
+	}
+	_, err := d.db.Collection(coll).InsertMany(ctx, all, options.InsertMany().SetOrdered(false))
+	if err == nil {
+		return results
+	}
+	var bwe mongo.BulkWriteException
+	if errors.As(err, &bwe) && len(bwe.WriteErrors) > 0 && bwe.WriteConcernError == nil {
+		for _, we := range bwe.WriteErrors {
+			if we.Index >= 0 && we.Index < len(results) {
+				results[we.Index].Err = translate(we.WriteError, coll)
+			}
+		}
+		return results
+	}
+	for i := range results {
+		results[i].Err = translate(err, coll)
+	}
+	return results
+}
+
+// InsertMany adds docs in order, in one command, and returns how many of
+// them were written: all of them, or those before the first that failed.
+// A duplicate _id or unique key is a Conflict, as for Insert.
+//
+// On the embedded store FerretDB writes the whole batch in one SQLite
+// transaction; when that fails (a duplicate), it writes the documents one
+// by one and stops at the first failure, so the written ones are still a
+// prefix of docs. Like Insert, it takes no write lock.
+func (d *DB) InsertMany(ctx context.Context, coll string, docs []any) (int, error) {
+	ctx, cancel := d.opCtx(ctx)
+	defer cancel()
+	_, err := d.db.Collection(coll).InsertMany(ctx, docs)
+	if err == nil {
+		return len(docs), nil
+	}
+	var bwe mongo.BulkWriteException
+	if errors.As(err, &bwe) && len(bwe.WriteErrors) > 0 {
+		// Ordered: the server stopped at the first error it reports.
+		return bwe.WriteErrors[0].Index, translate(err, coll)
+	}
+	// Not a write error (the connection, a timeout): what was written is
+	// unknown; the caller treats none as known.
+	return 0, translate(err, coll)
 }
 
 // Put writes doc as the document with _id id, replacing any that exists.

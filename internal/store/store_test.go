@@ -29,6 +29,7 @@ func TestNextSeqUnderConcurrency(t *testing.T) {
 
 	unique := map[int64]bool{}
 	for _, s := range seen {
+		assert.IsIncreasing(t, s, "one goroutine's values follow its calls")
 		for _, n := range s {
 			assert.False(t, unique[n], "value %d handed out twice", n)
 			unique[n] = true
@@ -171,6 +172,51 @@ func TestInsertDuplicateIsConflict(t *testing.T) {
 	require.NoError(t, db.Insert(ctx, "ledgers", ledger{ID: "L", Version: 1}))
 	err := db.Insert(ctx, "ledgers", ledger{ID: "L", Version: 1})
 	assert.Equal(t, errs.Conflict, errs.CodeOf(err), "%v", err)
+}
+
+// TestABatchOfInsertsFailsOnlyItsDuplicates: concurrent Inserts share one
+// unordered command; a duplicate in the batch fails alone, and the
+// documents around it land.
+func TestABatchOfInsertsFailsOnlyItsDuplicates(t *testing.T) {
+	db := storetest.New(t)
+	ctx := context.Background()
+	require.NoError(t, db.EnsureCollection(ctx, "ledgers"))
+	require.NoError(t, db.Insert(ctx, "ledgers", ledger{ID: "taken", Version: 1}))
+
+	got, err := store.InsertBatch(ctx, db, "ledgers",
+		ledger{ID: "a", Version: 1}, ledger{ID: "taken", Version: 2}, ledger{ID: "b", Version: 1}, ledger{ID: "a", Version: 2})
+	require.NoError(t, err)
+	require.Len(t, got, 4)
+	assert.NoError(t, got[0])
+	assert.Equal(t, errs.Conflict, errs.CodeOf(got[1]), "%v", got[1])
+	assert.NoError(t, got[2])
+	assert.Equal(t, errs.Conflict, errs.CodeOf(got[3]), "the second of two in one batch: %v", got[3])
+
+	for id, version := range map[string]int64{"a": 1, "b": 1, "taken": 1} {
+		var l ledger
+		require.NoError(t, db.FindByID(ctx, "ledgers", id, &l))
+		assert.Equal(t, version, l.Version, id)
+	}
+}
+
+// TestInsertManyStopsAtTheFirstFailure: InsertMany is ordered, and says how
+// many documents it wrote: the audit log counts on the written ones being
+// a prefix.
+func TestInsertManyStopsAtTheFirstFailure(t *testing.T) {
+	db := storetest.New(t)
+	ctx := context.Background()
+	require.NoError(t, db.EnsureCollection(ctx, "ledgers"))
+	require.NoError(t, db.Insert(ctx, "ledgers", ledger{ID: "c", Version: 1}))
+
+	n, err := db.InsertMany(ctx, "ledgers", []any{ledger{ID: "a"}, ledger{ID: "b"}, ledger{ID: "c"}, ledger{ID: "d"}})
+	assert.Equal(t, errs.Conflict, errs.CodeOf(err), "%v", err)
+	assert.Equal(t, 2, n)
+	var l ledger
+	assert.Equal(t, errs.NotFound, errs.CodeOf(db.FindByID(ctx, "ledgers", "d", &l)), "nothing after the failure")
+
+	n, err = db.InsertMany(ctx, "ledgers", []any{ledger{ID: "d"}, ledger{ID: "e"}})
+	require.NoError(t, err)
+	assert.Equal(t, 2, n)
 }
 
 // TestIDLookupUsesIndex fails when FerretDB stops filtering _id lookups with

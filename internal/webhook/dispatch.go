@@ -47,7 +47,7 @@ type tailState struct {
 func (s *Service) Notify(e auth.AuditEvent) {
 	s.handedMu.Lock()
 	if len(s.handed) == handedCap {
-		s.handed = s.handed[1:] // not a copy: this runs under the audit log's lock
+		s.handed = s.handed[1:] // not a copy: this runs inside the audit log's append
 	}
 	s.handed = append(s.handed, e)
 	s.known = max(s.known, e.Seq)
