@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"casefile.dev/casefile/internal/groupcommit"
 )
 
 // Source is where the feed reads documents: the system of record.
@@ -40,9 +42,8 @@ type Feed struct {
 	batch   int
 
 	mu sync.Mutex // one writer to the index at a time
-	// queue holds notified changes waiting for the writer (see commit).
-	queueMu  sync.Mutex
-	queue    []queued
+	// writes group-commits notified changes (see commit).
+	writes   *groupcommit.Group[Change, struct{}]
 	caughtUp atomic.Bool
 	// recent is the seq applied per document within the overlap window, so
 	// that re-reading the window does not re-index what is already there.
@@ -71,6 +72,7 @@ func NewFeed(idx *Index, src Source, log *slog.Logger, reg prometheus.Registerer
 			Buckets: []float64{1, 5, 25, 100, 250, 500, 1000}}),
 		applied: prometheus.NewGauge(prometheus.GaugeOpts{Name: "casefile_index_last_applied_timestamp_seconds", Help: "When the index feed last applied a batch."}),
 	}
+	f.writes = groupcommit.New(0, f.commitGroup)
 	if reg != nil {
 		reg.MustRegister(f.lag, f.batches, f.applied)
 	}
@@ -203,7 +205,7 @@ func (f *Feed) Notify(ctx context.Context, typ, id string) error {
 func (f *Feed) NotifyWith(ctx context.Context, typ, id string, doc func(context.Context) (Change, error)) error {
 	c, err := doc(ctx)
 	if err == nil {
-		err = f.commit(c)
+		err = f.commit(ctx, c)
 	}
 	f.pendingMu.Lock()
 	defer f.pendingMu.Unlock()
@@ -247,53 +249,46 @@ func (f *Feed) Pending() int {
 	return len(f.pending)
 }
 
-// queued is a change waiting for commit, and where its outcome goes.
-type queued struct {
-	c    Change
-	done chan error
+// commit applies c, together with whatever other notifications are
+// waiting, in one index write (group commit, internal/groupcommit). Every
+// index write costs a segment and its share of merging whatever its size,
+// so under concurrent writes this is what keeps indexing from being the
+// bottleneck. A notifier whose change another took only waits for the
+// outcome. (An earlier version had such a notifier wait for the writer
+// lock first, which the next group's writer held: it answered one whole
+// index write late.)
+func (f *Feed) commit(ctx context.Context, c Change) error {
+	_, err := f.writes.Do(ctx, c)
+	return err
 }
 
-// commit applies c, together with whatever other notifications are
-// waiting, in one index write (group commit). Every index write costs a
-// segment and its share of merging whatever its size, so under concurrent
-// writes this is what keeps indexing from being the bottleneck. Whoever
-// takes the writer lock applies everything queued; a notifier whose change
-// a previous writer took only waits for the outcome.
-func (f *Feed) commit(c Change) error {
-	q := queued{c: c, done: make(chan error, 1)}
-	f.queueMu.Lock()
-	f.queue = append(f.queue, q)
-	f.queueMu.Unlock()
-
+// commitGroup is the group commit's write: every change of group shares
+// its outcome.
+func (f *Feed) commitGroup(_ context.Context, group []Change) []groupcommit.Result[struct{}] {
 	f.mu.Lock()
-	f.queueMu.Lock()
-	group := f.queue
-	f.queue = nil
-	f.queueMu.Unlock()
-	if len(group) > 0 {
-		err := f.applyGroup(group)
-		for _, g := range group {
-			g.done <- err
-		}
-	}
+	err := f.applyGroup(group)
 	f.mu.Unlock()
-	return <-q.done
+	results := make([]groupcommit.Result[struct{}], len(group))
+	for i := range results {
+		results[i].Err = err
+	}
+	return results
 }
 
 // applyGroup writes the newest version of each document in group that is
 // newer than what the index holds. It runs under f.mu.
-func (f *Feed) applyGroup(group []queued) error {
+func (f *Feed) applyGroup(group []Change) error {
 	f.syncGeneration()
 	newest := map[string]Change{}
 	var order []string
-	for _, g := range group {
-		key := docID(g.c.Type, g.c.ID)
+	for _, c := range group {
+		key := docID(c.Type, c.ID)
 		prev, ok := newest[key]
 		if !ok {
 			order = append(order, key)
 		}
-		if !ok || g.c.Seq > prev.Seq {
-			newest[key] = g.c
+		if !ok || c.Seq > prev.Seq {
+			newest[key] = c
 		}
 	}
 	// Documents out of the window: the index knows which versions it
