@@ -263,10 +263,10 @@ func TestSecondEmbeddedServerOnOneDirIsRefused(t *testing.T) {
 	assert.Equal(t, os.FileMode(0o700), info.Mode().Perm(), "the store directory is private")
 }
 
-// TestConcurrentInsertsOfOneID: inserts take no lock on the embedded
-// store, so the database's unique _id index must decide: of many racing
-// inserts of one id exactly one lands and the rest are Conflicts, while
-// racing inserts of distinct ids all land.
+// TestConcurrentInsertsOfOneID: Insert checks nothing before it writes
+// (and against MongoDB takes no lock), so the database's unique _id index
+// must decide: of many racing inserts of one id exactly one lands and the
+// rest are Conflicts, while racing inserts of distinct ids all land.
 func TestConcurrentInsertsOfOneID(t *testing.T) {
 	db := storetest.New(t)
 	ctx := context.Background()
