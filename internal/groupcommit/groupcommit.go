@@ -1,10 +1,11 @@
 // Package groupcommit lets concurrent callers share one write: each caller
 // queues its item, and whichever caller holds the right to commit writes
 // every queued item in one go (one store command) while the others wait
-// for their results. It is for writes that must be serial (a hash chain, a
-// counter) and whose cost is mostly the round trip: one command per item,
-// one at a time, caps the rate at one round trip per item, however many
-// callers wait.
+// for their results. It is for writes whose cost is mostly per command,
+// not per item: writes that must be serial (the audit log's hash chain, a
+// counter), where one command per item caps the rate at one round trip per
+// item however many callers wait, and writes that each cost a transaction
+// or an index segment (inserts, the search index's batches).
 //
 // There is no timer and no background goroutine: a lone caller commits its
 // item at once, and batches form only while a commit is in flight.
@@ -29,8 +30,8 @@ type Result[R any] struct {
 
 // Group batches the items of concurrent Do calls into commits.
 type Group[T, R any] struct {
-	commit func(ctx context.Context, batch []T) []Result[R]
-	max    int
+	commit   func(ctx context.Context, batch []T) []Result[R]
+	maxBatch int
 
 	// token is the right to commit, held by one caller at a time: a
 	// one-slot channel, so that waiting for it can give way to the
@@ -49,12 +50,12 @@ type call[T, R any] struct {
 // New returns a Group that writes batches with commit.
 //
 // commit is called by one caller at a time, so it may own state (a chain's
-// head) without a lock. It gets at most max items (0: no limit), oldest
+// head) without a lock. It gets at most maxBatch items (0: no limit), oldest
 // first, and returns one Result per item, in order. Its context carries the
 // committing caller's values but not its cancellation: the batch holds
 // other callers' items.
-func New[T, R any](max int, commit func(ctx context.Context, batch []T) []Result[R]) *Group[T, R] {
-	return &Group[T, R]{commit: commit, max: max, token: make(chan struct{}, 1)}
+func New[T, R any](maxBatch int, commit func(ctx context.Context, batch []T) []Result[R]) *Group[T, R] {
+	return &Group[T, R]{commit: commit, maxBatch: maxBatch, token: make(chan struct{}, 1)}
 }
 
 // Do queues item, waits until it has been committed (by this caller or
@@ -112,13 +113,13 @@ func (g *Group[T, R]) run(ctx context.Context, batch []*call[T, R]) {
 	sent = true
 }
 
-// take removes the oldest queued calls, at most g.max of them.
+// take removes the oldest queued calls, at most g.maxBatch of them.
 func (g *Group[T, R]) take() []*call[T, R] {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	n := len(g.queue)
-	if g.max > 0 {
-		n = min(n, g.max)
+	if g.maxBatch > 0 {
+		n = min(n, g.maxBatch)
 	}
 	batch := g.queue[:n:n]
 	g.queue = g.queue[n:]
