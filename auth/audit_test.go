@@ -298,6 +298,38 @@ func TestConcurrentRecordFormsGaplessChain(t *testing.T) {
 	assert.Equal(t, int64(goroutines*each), res.Checked)
 }
 
+// TestABatchOfAppendsChainsAndGetsPastAnotherWriter drives one group
+// commit directly (a batch of concurrent Records, which a concurrent test
+// forms only by chance): the events of a batch chain to each other, and a
+// batch whose first seq another instance took moves past it and lands whole.
+func TestABatchOfAppendsChainsAndGetsPastAnotherWriter(t *testing.T) {
+	a1, db, clock := newTestAudit(t)
+	ctx := context.Background()
+	require.NoError(t, a1.Record(ctx, AuditEvent{User: "p1", Action: "test"})) // 1; a1's head is loaded
+	a2 := NewAudit(db, clock.Now)
+	require.NoError(t, a2.Record(ctx, AuditEvent{User: "p2", Action: "test"})) // 2: a1's head is stale
+
+	var recorded []int64
+	a1.OnRecord(func(e AuditEvent) { recorded = append(recorded, e.Seq) })
+	batch := []AuditEvent{{User: "b1", Action: "test"}, {User: "b2", Action: "test"}, {User: "b3", Action: "test"}}
+	for i, r := range a1.appendBatch(ctx, batch) {
+		require.NoError(t, r.Err, "event %d", i)
+	}
+	assert.Equal(t, []int64{3, 4, 5}, recorded, "told of each appended event, in order")
+
+	evs := listAll(t, a1, AuditFilter{})
+	var who []string
+	for i, e := range evs {
+		assert.Equal(t, int64(i+1), e.Seq)
+		who = append(who, e.User)
+	}
+	assert.Equal(t, []string{"p1", "p2", "b1", "b2", "b3"}, who)
+	res, err := a1.Verify(ctx)
+	require.NoError(t, err)
+	assert.True(t, res.OK, "reason: %s", res.Reason)
+	assert.Equal(t, int64(5), res.Checked)
+}
+
 func TestSecondAuditInstanceContinuesTheChain(t *testing.T) {
 	a1, db, clock := newTestAudit(t)
 	ctx := context.Background()

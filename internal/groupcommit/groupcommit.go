@@ -128,3 +128,31 @@ func (g *Group[T, R]) take() []*call[T, R] {
 	}
 	return batch
 }
+
+// Keyed is one Group per key (a collection, a counter), each made on first
+// use: writes under different keys do not wait for each other.
+type Keyed[T, R any] struct {
+	maxBatch int
+	commit   func(ctx context.Context, key string, batch []T) []Result[R]
+
+	mu     sync.Mutex
+	groups map[string]*Group[T, R]
+}
+
+// NewKeyed returns a Keyed whose groups write with commit, told their key;
+// maxBatch is as for New.
+func NewKeyed[T, R any](maxBatch int, commit func(ctx context.Context, key string, batch []T) []Result[R]) *Keyed[T, R] {
+	return &Keyed[T, R]{maxBatch: maxBatch, commit: commit, groups: map[string]*Group[T, R]{}}
+}
+
+// Do is Group.Do on key's group.
+func (k *Keyed[T, R]) Do(ctx context.Context, key string, item T) (R, error) {
+	k.mu.Lock()
+	g, ok := k.groups[key]
+	if !ok {
+		g = New(k.maxBatch, func(ctx context.Context, batch []T) []Result[R] { return k.commit(ctx, key, batch) })
+		k.groups[key] = g
+	}
+	k.mu.Unlock()
+	return g.Do(ctx, item)
+}

@@ -209,3 +209,32 @@ func TestACommitThatMiscountsPanics(t *testing.T) {
 	g := New(0, func(ctx context.Context, batch []int) []Result[int] { return nil })
 	assert.Panics(t, func() { _, _ = g.Do(context.Background(), 1) })
 }
+
+// TestKeysDoNotWaitForEachOther: each key has its own group, told its key;
+// a commit in flight under one key holds up nothing under another.
+func TestKeysDoNotWaitForEachOther(t *testing.T) {
+	started, hold := make(chan struct{}), make(chan struct{})
+	k := NewKeyed(0, func(ctx context.Context, key string, batch []int) []Result[string] {
+		if key == "slow" {
+			close(started)
+			<-hold
+		}
+		out := make([]Result[string], len(batch))
+		for i := range out {
+			out[i].Value = key
+		}
+		return out
+	})
+	ctx := context.Background()
+	slow := make(chan string, 1)
+	go func() {
+		v, _ := k.Do(ctx, "slow", 1)
+		slow <- v
+	}()
+	<-started
+	v, err := k.Do(ctx, "fast", 2) // would wait for hold with one group for both
+	require.NoError(t, err)
+	assert.Equal(t, "fast", v)
+	close(hold)
+	assert.Equal(t, "slow", <-slow)
+}

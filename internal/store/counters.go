@@ -28,40 +28,24 @@ const SparseBlock = 64
 // left about a third of the requests in flight waiting here (goroutine
 // profiles under load).
 func (d *DB) NextSeq(ctx context.Context, name string) (int64, error) {
-	return d.seqs.group(d, name).Do(ctx, struct{}{})
+	return d.seqs.Do(ctx, name, struct{}{})
 }
 
-// seqGroups are NextSeq's group commits, one per counter of a DB.
-type seqGroups struct {
-	mu     sync.Mutex
-	groups map[string]*groupcommit.Group[struct{}, int64]
-}
-
-func (s *seqGroups) group(d *DB, name string) *groupcommit.Group[struct{}, int64] {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if g, ok := s.groups[name]; ok {
-		return g
-	}
-	g := groupcommit.New(0, func(ctx context.Context, batch []struct{}) []groupcommit.Result[int64] {
-		results := make([]groupcommit.Result[int64], len(batch))
-		unlock := d.lock()
-		defer unlock()
-		last, err := d.add(ctx, name, int64(len(batch)))
-		for i := range results {
-			if err != nil {
-				results[i].Err = err
-				continue
-			}
-			results[i].Value = last - int64(len(batch)-1-i)
+// reserveSeqs is NextSeq's commit: one $inc of counter name for the whole
+// batch, whose values go out in the order the calls queued.
+func (d *DB) reserveSeqs(ctx context.Context, name string, batch []struct{}) []groupcommit.Result[int64] {
+	results := make([]groupcommit.Result[int64], len(batch))
+	unlock := d.lock()
+	defer unlock()
+	last, err := d.add(ctx, name, int64(len(batch)))
+	for i := range results {
+		if err != nil {
+			results[i].Err = err
+			continue
 		}
-		return results
-	})
-	if s.groups == nil {
-		s.groups = map[string]*groupcommit.Group[struct{}, int64]{}
+		results[i].Value = last - int64(len(batch)-1-i)
 	}
-	s.groups[name] = g
-	return g
+	return results
 }
 
 // NextSparse returns the next value of the named counter, unique and

@@ -37,8 +37,16 @@ type DB struct {
 	embedded  *Embedded // nil against real MongoDB
 	opTimeout time.Duration
 	ownClient bool
-	seqs      *seqGroups    // NextSeq's batches, per counter
-	inserts   *insertGroups // Insert's batches, per collection
+	seqs      *groupcommit.Keyed[struct{}, int64]    // NextSeq's batches, per counter
+	inserts   *groupcommit.Keyed[bson.Raw, struct{}] // Insert's batches, per collection
+}
+
+// newDB is a handle on database name through client.
+func newDB(client *mongo.Client, name string, emb *Embedded, opTimeout time.Duration, ownClient bool) *DB {
+	d := &DB{client: client, db: client.Database(name), embedded: emb, opTimeout: opTimeout, ownClient: ownClient}
+	d.seqs = groupcommit.NewKeyed(0, d.reserveSeqs)
+	d.inserts = groupcommit.NewKeyed(maxInsertBatch, d.insertUnordered)
+	return d
 }
 
 // Open connects to uri and selects database name. When emb is the server uri
@@ -65,13 +73,13 @@ func Open(ctx context.Context, uri, name string, emb *Embedded, with ...Option) 
 		_ = client.Disconnect(context.WithoutCancel(ctx))
 		return nil, fmt.Errorf("store: ping %s: %w", redact(uri), err)
 	}
-	return &DB{client: client, db: client.Database(name), embedded: emb, opTimeout: DefaultOpTimeout, ownClient: true, seqs: &seqGroups{}, inserts: &insertGroups{}}, nil
+	return newDB(client, name, emb, DefaultOpTimeout, true), nil
 }
 
 // Sibling returns a handle on another database of the same server, sharing
 // the connection pool. Tests use it to give every test its own database.
 func (d *DB) Sibling(name string) *DB {
-	return &DB{client: d.client, db: d.client.Database(name), embedded: d.embedded, opTimeout: d.opTimeout, seqs: &seqGroups{}, inserts: &insertGroups{}}
+	return newDB(d.client, name, d.embedded, d.opTimeout, false)
 }
 
 // Close disconnects the client if this DB owns it.
@@ -167,30 +175,8 @@ func (d *DB) Insert(ctx context.Context, coll string, doc any) error {
 	if err != nil {
 		return fmt.Errorf("store: %s: %w", coll, err)
 	}
-	_, err = d.inserts.group(d, coll).Do(ctx, raw)
+	_, err = d.inserts.Do(ctx, coll, raw)
 	return err
-}
-
-// insertGroups are Insert's group commits, one per collection.
-type insertGroups struct {
-	mu     sync.Mutex
-	groups map[string]*groupcommit.Group[bson.Raw, struct{}]
-}
-
-func (g *insertGroups) group(d *DB, coll string) *groupcommit.Group[bson.Raw, struct{}] {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if gr, ok := g.groups[coll]; ok {
-		return gr
-	}
-	gr := groupcommit.New(maxInsertBatch, func(ctx context.Context, batch []bson.Raw) []groupcommit.Result[struct{}] {
-		return d.insertUnordered(ctx, coll, batch)
-	})
-	if g.groups == nil {
-		g.groups = map[string]*groupcommit.Group[bson.Raw, struct{}]{}
-	}
-	g.groups[coll] = gr
-	return gr
 }
 
 // maxInsertBatch bounds one of Insert's commands.
