@@ -204,12 +204,12 @@ func load(ctx context.Context, args []string, getenv func(string) string, stdout
 		}
 	}()
 
-	var p *pacer
-	if cfg.rate > 0 {
-		p = &pacer{interval: time.Duration(float64(time.Second) / cfg.rate)}
-	}
 	errs := &errorLog{}
 	start := time.Now()
+	var p *pacer
+	if cfg.rate > 0 {
+		p = newPacer(cfg.rate, start)
+	}
 	end := start.Add(cfg.duration)
 	var wg sync.WaitGroup
 	for _, w := range ws {
@@ -224,6 +224,7 @@ func load(ctx context.Context, args []string, getenv func(string) string, stdout
 
 	rep := summarize(cfg.mix, ws, elapsed)
 	rep.write(stdout, rss)
+	p.report(stdout)
 	if cpuOK && cpuEndOK && elapsed > 0 {
 		used := cpuEnd - cpuStart
 		fmt.Fprintf(stdout, "server CPU: %.1f s over %.1f s of run (%.2f cores on average)\n", used, elapsed.Seconds(), used/elapsed.Seconds())
@@ -241,40 +242,71 @@ func load(ctx context.Context, args []string, getenv func(string) string, stdout
 	return nil
 }
 
-// pacer hands out start times interval apart across all workers. A worker
-// that is late takes the current time: the rate is a steady ceiling, and
-// falling behind never turns into a burst.
+// pacer hands out start times on a fixed schedule, interval apart across
+// all workers, as wrk2 does. A worker late for its slot starts at once,
+// and its request's latency is counted from the slot, not from when it was
+// sent. When the server stalls, the requests that queue behind the stall
+// are charged with the wait; a pacer that skipped the slots no worker was
+// free for would report only the requests the stall let through
+// ("coordinated omission") and a rate the server chose, not the one asked
+// for. No slot at or after end is handed out, and the slots before end
+// that no worker reached by then are counted as missed.
 type pacer struct {
 	mu       sync.Mutex
 	interval time.Duration
 	next     time.Time
+	missed   int
+	lags     []time.Duration // how late each slot was taken
 }
 
-// wait blocks until the caller's slot; false when the slot is past end or
-// ctx is done.
-func (p *pacer) wait(ctx context.Context, end time.Time) bool {
+func newPacer(rate float64, start time.Time) *pacer {
+	return &pacer{interval: time.Duration(float64(time.Second) / rate), next: start}
+}
+
+// wait blocks until the caller's slot and returns it; false when the
+// schedule is done or ctx is. Without a pacer the slot is now.
+func (p *pacer) wait(ctx context.Context, end time.Time) (time.Time, bool) {
 	if p == nil {
-		return ctx.Err() == nil && time.Now().Before(end)
+		now := time.Now()
+		return now, ctx.Err() == nil && now.Before(end)
 	}
 	p.mu.Lock()
 	now := time.Now()
-	if p.next.Before(now) {
-		p.next = now
-	}
 	slot := p.next
-	p.next = p.next.Add(p.interval)
-	p.mu.Unlock()
 	if !slot.Before(end) {
-		return false
+		p.mu.Unlock()
+		return time.Time{}, false
 	}
+	if !now.Before(end) {
+		p.missed += int((end.Sub(slot) + p.interval - 1) / p.interval)
+		p.next = end
+		p.mu.Unlock()
+		return time.Time{}, false
+	}
+	p.next = slot.Add(p.interval)
+	p.lags = append(p.lags, max(now.Sub(slot), 0))
+	p.mu.Unlock()
 	t := time.NewTimer(time.Until(slot))
 	defer t.Stop()
 	select {
 	case <-ctx.Done():
-		return false
+		return time.Time{}, false
 	case <-t.C:
-		return true
+		return slot, true
 	}
+}
+
+// report is one line on how well the workers kept to the schedule.
+func (p *pacer) report(w io.Writer) {
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	lags := slices.Clone(p.lags)
+	slices.Sort(lags)
+	fmt.Fprintf(w, "schedule: %d starts taken, %d missed; taken late by p50 %s, p99 %s, max %s ms (latency counts from the scheduled start)\n",
+		len(lags), p.missed, ms(percentile(lags, 50)), ms(percentile(lags, 99)), ms(percentile(lags, 100)))
 }
 
 // errorLog keeps an example of the first few kinds of failure for the
@@ -400,17 +432,21 @@ func (w *loadWorker) nextOp() string {
 }
 
 func (w *loadWorker) run(ctx context.Context, end time.Time, p *pacer, errs *errorLog) {
-	for p.wait(ctx, end) {
+	for {
+		slot, ok := p.wait(ctx, end)
+		if !ok {
+			return
+		}
 		op := w.nextOp()
 		// The session is refreshed outside the measured request; a failed
 		// refresh is a failure of the operation it was for.
 		t0 := time.Now()
 		_, err := w.s.token(ctx)
+		refresh := time.Since(t0)
 		if err == nil {
-			t0 = time.Now()
 			err = w.do(ctx, op)
 		}
-		d := time.Since(t0)
+		d := time.Since(slot) - refresh
 		if err != nil && ctx.Err() != nil {
 			return // interrupted: not the server's failure
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -141,4 +142,37 @@ func TestLoadMixAndPercentiles(t *testing.T) {
 	assert.Equal(t, 99*time.Millisecond, r.p99)
 	assert.Equal(t, 100*time.Millisecond, r.max)
 	assert.InDelta(t, 10.0, r.opsPerSec, 1e-9)
+}
+
+// The pacer keeps to its schedule: a worker late for a slot gets that
+// slot (its latency counts from it) instead of a fresh one, and slots no
+// worker took by the end are counted as missed.
+func TestPacerKeepsToTheSchedule(t *testing.T) {
+	ctx := context.Background()
+	start := time.Now().Add(-time.Second) // 100 slots already due
+	p := newPacer(100, start)
+	for i := range 100 {
+		slot, ok := p.wait(ctx, start.Add(time.Hour))
+		require.True(t, ok)
+		assert.Equal(t, start.Add(time.Duration(i)*10*time.Millisecond), slot, "slot %d", i)
+	}
+	require.Len(t, p.lags, 100)
+	assert.GreaterOrEqual(t, p.lags[0], time.Second, "the first slot was taken a second late")
+	assert.Zero(t, p.missed)
+
+	// The run ends 250 ms after the first slot: slots 0–24 were due and
+	// none was taken, so all 25 are missed, and later calls stay done.
+	late := newPacer(100, start)
+	for range 2 {
+		_, ok := late.wait(ctx, start.Add(250*time.Millisecond))
+		assert.False(t, ok)
+	}
+	assert.Equal(t, 25, late.missed)
+	var out strings.Builder
+	late.report(&out)
+	assert.Contains(t, out.String(), "0 starts taken, 25 missed")
+
+	var none *pacer
+	_, ok := none.wait(ctx, time.Now().Add(time.Hour))
+	assert.True(t, ok, "without a rate every call may start at once")
 }
