@@ -319,14 +319,21 @@ func (e httpEngine) Search(ctx context.Context, q benchcmp.Query) (benchcmp.Resu
 // loadRun is one `casefile load` run's line for an operation.
 type loadRun struct {
 	count              int
-	perSec             float64
+	perSec             float64 // over the whole run, the last requests' drain included
 	p50, p95, p99, max float64
 	errors             int
-	output             string
+	// From the schedule line of a paced run: the starts taken and the
+	// starts no worker reached by the end (a server that cannot keep up
+	// leaves a backlog, which ends as missed starts).
+	scheduled       bool
+	started, missed int
+	output          string
 }
 
 // runLoad runs `casefile load` against base with one operation and parses
 // its report line for that operation.
+var scheduleLine = regexp.MustCompile(`(?m)^schedule: (\d+) starts taken, (\d+) missed`)
+
 func runLoad(ctx context.Context, bin, base, op string, workers int, rate float64, d time.Duration) (loadRun, error) {
 	cmd := exec.CommandContext(ctx, bin, "load", "-url", base, "-mix", op+"=1", "-workers", strconv.Itoa(workers),
 		"-rate", strconv.FormatFloat(rate, 'f', -1, 64), "-duration", d.String())
@@ -341,16 +348,27 @@ func runLoad(ctx context.Context, bin, base, op string, workers int, rate float6
 	return loadRun{output: string(out)}, fmt.Errorf("casefile load printed no %s line:\n%s", op, out)
 }
 
-// parseLoadReport reads op's line of a `casefile load` report:
-// operation, count, ops/s, p50, p95, p99, max (ms), errors.
+// parseLoadReport reads op's line of a `casefile load` report
+// (operation, count, ops/s, p50, p95, p99, max (ms), errors) and its
+// schedule line, if the run was paced.
 func parseLoadReport(out []byte, op string) (loadRun, bool) {
 	r := loadRun{output: string(out)}
+	var sched struct {
+		ok              bool
+		started, missed int
+	}
+	if m := scheduleLine.FindSubmatch(out); m != nil {
+		sched.started, _ = strconv.Atoi(string(m[1]))
+		sched.missed, _ = strconv.Atoi(string(m[2]))
+		sched.ok = true
+	}
 	sc := bufio.NewScanner(bytes.NewReader(out))
 	for sc.Scan() {
 		f := strings.Fields(sc.Text())
 		if len(f) != 8 || f[0] != op {
 			continue
 		}
+		r.scheduled, r.started, r.missed = sched.ok, sched.started, sched.missed
 		var err error
 		for i, dst := range []*float64{&r.perSec, &r.p50, &r.p95, &r.p99, &r.max} {
 			if *dst, err = strconv.ParseFloat(f[2+i], 64); err != nil {

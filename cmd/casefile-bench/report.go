@@ -199,8 +199,18 @@ func (r *report) writeTargets(w io.Writer) {
 		row(w, "peak RSS ≤ 1 GiB", fmt.Sprintf("%s rebuilding, %s serving", mib(r.rebuildRSS), mib(r.serveRSS)), check(peak <= 1<<30))
 	}
 	if c := r.create; c != nil {
-		row(w, fmt.Sprintf("file cases ≥ 300/s for %s, 0 errors", r.cfg.createFor), fmt.Sprintf("%.1f/s (%d filed, p50 %s ms, p99 %s ms), %d errors", c.perSec, c.count, ms(c.p50), ms(c.p99), c.errors),
-			check(c.perSec >= 300 && c.errors == 0))
+		// Sustained means every start of the schedule was taken: a server
+		// slower than the rate falls behind, and its backlog ends as
+		// missed starts. The ops/s include the last requests' drain after
+		// the schedule ends, so they sit a little under the rate.
+		missed := "unpaced"
+		if c.scheduled {
+			missed = fmt.Sprintf("%d missed", c.missed)
+		}
+		row(w, fmt.Sprintf("file cases ≥ 300/s for %s, 0 errors", r.cfg.createFor),
+			fmt.Sprintf("%g/s offered: %d filed, %s, %.1f/s with the drain (p50 %s ms, p99 %s ms from the scheduled start), %d errors",
+				r.cfg.createRate, c.count, missed, c.perSec, ms(c.p50), ms(c.p99), c.errors),
+			check(r.cfg.createRate >= 300 && c.scheduled && c.missed == 0 && c.errors == 0))
 	}
 	if rd := r.read; rd != nil {
 		row(w, "read a case by key p99 ≤ 10 ms", fmt.Sprintf("%s ms (p50 %s ms, at %.0f/s, %d errors)", ms(rd.p99), ms(rd.p50), rd.perSec, rd.errors), check(rd.p99 <= 10 && rd.errors == 0))
