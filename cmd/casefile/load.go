@@ -251,6 +251,7 @@ func load(ctx context.Context, args []string, getenv func(string) string, stdout
 // ("coordinated omission") and a rate the server chose, not the one asked
 // for. No slot at or after end is handed out, and the slots before end
 // that no worker reached by then are counted as missed.
+
 type pacer struct {
 	mu       sync.Mutex
 	interval time.Duration
@@ -263,8 +264,10 @@ func newPacer(rate float64, start time.Time) *pacer {
 	return &pacer{interval: time.Duration(float64(time.Second) / rate), next: start}
 }
 
-// wait blocks until the caller's slot and returns it; false when the
-// schedule is done or ctx is. Without a pacer the slot is now.
+// wait blocks until the caller's slot and returns the time its request's
+// latency counts from: the slot itself when it was already due, else the
+// moment the caller woke for it. False when the schedule is done or ctx
+// is. Without a pacer every call starts now.
 func (p *pacer) wait(ctx context.Context, end time.Time) (time.Time, bool) {
 	if p == nil {
 		now := time.Now()
@@ -284,15 +287,23 @@ func (p *pacer) wait(ctx context.Context, end time.Time) (time.Time, bool) {
 		return time.Time{}, false
 	}
 	p.next = slot.Add(p.interval)
-	p.lags = append(p.lags, max(now.Sub(slot), 0))
+	lag := now.Sub(slot)
+	p.lags = append(p.lags, max(lag, 0))
 	p.mu.Unlock()
-	t := time.NewTimer(time.Until(slot))
+	if lag >= 0 {
+		return slot, true // overdue: the wait for a free worker counts
+	}
+	t := time.NewTimer(-lag)
 	defer t.Stop()
 	select {
 	case <-ctx.Done():
 		return time.Time{}, false
 	case <-t.C:
-		return slot, true
+		// A worker that was free and waiting for its start is charged
+		// from when it woke: its timer firing late is this process's
+		// delay (on a machine the server keeps busy, milliseconds), not
+		// the server's.
+		return time.Now(), true
 	}
 }
 

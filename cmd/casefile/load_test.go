@@ -172,7 +172,15 @@ func TestPacerKeepsToTheSchedule(t *testing.T) {
 	late.report(&out)
 	assert.Contains(t, out.String(), "0 starts taken, 25 missed")
 
+	// A slot still to come is waited for, and counted from the waking.
+	soon := newPacer(100, time.Now().Add(20*time.Millisecond))
+	slot := soon.next
+	from, ok := soon.wait(ctx, slot.Add(time.Hour))
+	require.True(t, ok)
+	assert.False(t, from.Before(slot), "started before its slot")
+	assert.Equal(t, []time.Duration{0}, soon.lags)
+
 	var none *pacer
-	_, ok := none.wait(ctx, time.Now().Add(time.Hour))
+	_, ok = none.wait(ctx, time.Now().Add(time.Hour))
 	assert.True(t, ok, "without a rate every call may start at once")
 }
