@@ -28,7 +28,7 @@ total          17990    299.8     21.5     48.1     90.2    301.0       2
 	_, ok = parseLoadReport([]byte("create 1 x 2 3 4 5 0\n"), "create")
 	assert.False(t, ok, "a malformed line is not a result")
 
-	paced := append(out, "schedule: 17990 starts taken, 12 missed; taken late by p50 0.0, p99 83.4, max 179.3 ms (latency counts from the scheduled start)\n"...)
+	paced := append(out, "schedule: 17990 starts taken, 12 missed; taken late by p50 0.0, p99 83.4, max 179.3 ms (a late start's latency counts from its scheduled time)\n"...)
 	r, ok = parseLoadReport(paced, "create")
 	require.True(t, ok)
 	assert.True(t, r.scheduled)

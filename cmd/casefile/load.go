@@ -251,7 +251,6 @@ func load(ctx context.Context, args []string, getenv func(string) string, stdout
 // ("coordinated omission") and a rate the server chose, not the one asked
 // for. No slot at or after end is handed out, and the slots before end
 // that no worker reached by then are counted as missed.
-
 type pacer struct {
 	mu       sync.Mutex
 	interval time.Duration
@@ -316,7 +315,7 @@ func (p *pacer) report(w io.Writer) {
 	defer p.mu.Unlock()
 	lags := slices.Clone(p.lags)
 	slices.Sort(lags)
-	fmt.Fprintf(w, "schedule: %d starts taken, %d missed; taken late by p50 %s, p99 %s, max %s ms (latency counts from the scheduled start)\n",
+	fmt.Fprintf(w, "schedule: %d starts taken, %d missed; taken late by p50 %s, p99 %s, max %s ms (a late start's latency counts from its scheduled time)\n",
 		len(lags), p.missed, ms(percentile(lags, 50)), ms(percentile(lags, 99)), ms(percentile(lags, 100)))
 }
 
