@@ -100,11 +100,12 @@ func startServer(ctx context.Context, bin, data string, extra ...string) (*serve
 	}
 }
 
-// settle waits until the server's start-up work in the background (the
-// classifier learning from stored incidents, about 15 s of a core at
-// 100,000 documents; compacting the index's small segments) is done: until
-// its CPU time grows by less than a tenth of a core over half a second, or
-// three minutes have passed. Queries are timed on a settled server.
+// settle waits until the server's work in the background is done (the
+// classifier learning from stored incidents at start-up, about 15 s of a
+// core at 100,000 documents; compacting the index's small segments, which
+// starts 3 s after the last write): until its CPU time has grown by less
+// than a tenth of a core over each half second for settleQuiet, or three
+// minutes have passed. Queries and reads are timed on a settled server.
 func (s *server) settle() {
 	cpu := func() int64 {
 		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", s.cmd.Process.Pid))
@@ -122,15 +123,23 @@ func (s *server) settle() {
 		return u + st // clock ticks, 100 per second on Linux
 	}
 	deadline := time.Now().Add(3 * time.Minute)
+	quietSince := time.Now()
 	for prev := cpu(); prev >= 0 && time.Now().Before(deadline); {
 		time.Sleep(500 * time.Millisecond)
 		now := cpu()
-		if now-prev <= 5 {
+		if now-prev > 5 {
+			quietSince = time.Now()
+		} else if time.Since(quietSince) >= settleQuiet {
 			return
 		}
 		prev = now
 	}
 }
+
+// settleQuiet outlasts the index's wait before compacting (3 s after the
+// last write, search/compact.go), so that a server is not taken as
+// settled in the pause before its compaction.
+const settleQuiet = 5 * time.Second
 
 // stop ends the server with SIGTERM and returns its peak resident memory.
 func (s *server) stop() (peakRSS int64, err error) {
@@ -322,17 +331,19 @@ type loadRun struct {
 	perSec             float64 // over the whole run, the last requests' drain included
 	p50, p95, p99, max float64
 	errors             int
-	// From the schedule line of a paced run: the starts taken and the
-	// starts no worker reached by the end (a server that cannot keep up
-	// leaves a backlog, which ends as missed starts).
-	scheduled       bool
-	started, missed int
-	output          string
+	// From the schedule line of a paced run: the starts taken, the starts
+	// no worker reached by the end, how far behind the schedule was then
+	// and how late the latest start was taken (ms). A server that cannot
+	// keep up falls further behind for the whole run.
+	scheduled         bool
+	started, missed   int
+	behind, latestLag float64
+	output            string
 }
 
 // runLoad runs `casefile load` against base with one operation and parses
 // its report line for that operation.
-var scheduleLine = regexp.MustCompile(`(?m)^schedule: (\d+) starts taken, (\d+) missed`)
+var scheduleLine = regexp.MustCompile(`(?m)^schedule: (\d+) starts taken, (\d+) missed, ([0-9.]+) ms behind at the end; taken late by p50 [0-9.]+, p99 [0-9.]+, max ([0-9.]+) ms`)
 
 func runLoad(ctx context.Context, bin, base, op string, workers int, rate float64, d time.Duration) (loadRun, error) {
 	cmd := exec.CommandContext(ctx, bin, "load", "-url", base, "-mix", op+"=1", "-workers", strconv.Itoa(workers),
@@ -354,12 +365,15 @@ func runLoad(ctx context.Context, bin, base, op string, workers int, rate float6
 func parseLoadReport(out []byte, op string) (loadRun, bool) {
 	r := loadRun{output: string(out)}
 	var sched struct {
-		ok              bool
-		started, missed int
+		ok                bool
+		started, missed   int
+		behind, latestLag float64
 	}
 	if m := scheduleLine.FindSubmatch(out); m != nil {
 		sched.started, _ = strconv.Atoi(string(m[1]))
 		sched.missed, _ = strconv.Atoi(string(m[2]))
+		sched.behind, _ = strconv.ParseFloat(string(m[3]), 64)
+		sched.latestLag, _ = strconv.ParseFloat(string(m[4]), 64)
 		sched.ok = true
 	}
 	sc := bufio.NewScanner(bytes.NewReader(out))
@@ -369,6 +383,7 @@ func parseLoadReport(out []byte, op string) (loadRun, bool) {
 			continue
 		}
 		r.scheduled, r.started, r.missed = sched.ok, sched.started, sched.missed
+		r.behind, r.latestLag = sched.behind, sched.latestLag
 		var err error
 		for i, dst := range []*float64{&r.perSec, &r.p50, &r.p95, &r.p99, &r.max} {
 			if *dst, err = strconv.ParseFloat(f[2+i], 64); err != nil {

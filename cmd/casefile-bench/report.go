@@ -73,6 +73,10 @@ func ratio(a, b float64) string {
 
 func mib(b int64) string { return fmt.Sprintf("%.0f MiB", float64(b)/(1<<20)) }
 
+// maxBehindMS is how far behind its schedule a paced write test may fall
+// and still count as keeping up with the rate.
+const maxBehindMS = 1000
+
 func check(ok bool) string {
 	if ok {
 		return "yes"
@@ -199,18 +203,21 @@ func (r *report) writeTargets(w io.Writer) {
 		row(w, "peak RSS ≤ 1 GiB", fmt.Sprintf("%s rebuilding, %s serving", mib(r.rebuildRSS), mib(r.serveRSS)), check(peak <= 1<<30))
 	}
 	if c := r.create; c != nil {
-		// Sustained means every start of the schedule was taken: a server
-		// slower than the rate falls behind, and its backlog ends as
-		// missed starts. The ops/s include the last requests' drain after
-		// the schedule ends, so they sit a little under the rate.
-		missed := "unpaced"
+		// Sustained means the server never fell a second behind the
+		// schedule: one short of the rate by 1/60 (1.7%) is over a second
+		// behind by the end of a minute. How many starts were still
+		// waiting at the very end is a snapshot of one moment's queue
+		// (0, 4 and 13 in three runs on one machine), so it is shown, not
+		// judged. The ops/s include the last requests' drain after the
+		// schedule ends, so they sit a little under the rate.
+		sched := "unpaced"
 		if c.scheduled {
-			missed = fmt.Sprintf("%d missed", c.missed)
+			sched = fmt.Sprintf("%d waiting at the end, at most %s ms behind", c.missed, ms(max(c.behind, c.latestLag)))
 		}
 		row(w, fmt.Sprintf("file cases ≥ 300/s for %s, 0 errors", r.cfg.createFor),
 			fmt.Sprintf("%g/s offered: %d filed, %s, %.1f/s with the drain (p50 %s ms, p99 %s ms from the scheduled start), %d errors",
-				r.cfg.createRate, c.count, missed, c.perSec, ms(c.p50), ms(c.p99), c.errors),
-			check(r.cfg.createRate >= 300 && c.scheduled && c.missed == 0 && c.errors == 0))
+				r.cfg.createRate, c.count, sched, c.perSec, ms(c.p50), ms(c.p99), c.errors),
+			check(r.cfg.createRate >= 300 && c.scheduled && max(c.behind, c.latestLag) < maxBehindMS && c.errors == 0))
 	}
 	if rd := r.read; rd != nil {
 		row(w, "read a case by key p99 ≤ 10 ms", fmt.Sprintf("%s ms (p50 %s ms, at %.0f/s, %d errors)", ms(rd.p99), ms(rd.p50), rd.perSec, rd.errors), check(rd.p99 <= 10 && rd.errors == 0))

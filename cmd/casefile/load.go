@@ -250,12 +250,14 @@ func load(ctx context.Context, args []string, getenv func(string) string, stdout
 // free for would report only the requests the stall let through
 // ("coordinated omission") and a rate the server chose, not the one asked
 // for. No slot at or after end is handed out, and the slots before end
-// that no worker reached by then are counted as missed.
+// that no worker reached by then are counted as missed, with how far
+// behind the schedule was when it ended.
 type pacer struct {
 	mu       sync.Mutex
 	interval time.Duration
 	next     time.Time
 	missed   int
+	behind   time.Duration   // how overdue the oldest missed slot was at the end
 	lags     []time.Duration // how late each slot was taken
 }
 
@@ -281,6 +283,7 @@ func (p *pacer) wait(ctx context.Context, end time.Time) (time.Time, bool) {
 	}
 	if !now.Before(end) {
 		p.missed += int((end.Sub(slot) + p.interval - 1) / p.interval)
+		p.behind = end.Sub(slot)
 		p.next = end
 		p.mu.Unlock()
 		return time.Time{}, false
@@ -315,8 +318,8 @@ func (p *pacer) report(w io.Writer) {
 	defer p.mu.Unlock()
 	lags := slices.Clone(p.lags)
 	slices.Sort(lags)
-	fmt.Fprintf(w, "schedule: %d starts taken, %d missed; taken late by p50 %s, p99 %s, max %s ms (a late start's latency counts from its scheduled time)\n",
-		len(lags), p.missed, ms(percentile(lags, 50)), ms(percentile(lags, 99)), ms(percentile(lags, 100)))
+	fmt.Fprintf(w, "schedule: %d starts taken, %d missed, %s ms behind at the end; taken late by p50 %s, p99 %s, max %s ms (a late start's latency counts from its scheduled time)\n",
+		len(lags), p.missed, ms(p.behind), ms(percentile(lags, 50)), ms(percentile(lags, 99)), ms(percentile(lags, 100)))
 }
 
 // errorLog keeps an example of the first few kinds of failure for the

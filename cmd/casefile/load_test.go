@@ -168,9 +168,10 @@ func TestPacerKeepsToTheSchedule(t *testing.T) {
 		assert.False(t, ok)
 	}
 	assert.Equal(t, 25, late.missed)
+	assert.Equal(t, 250*time.Millisecond, late.behind)
 	var out strings.Builder
 	late.report(&out)
-	assert.Contains(t, out.String(), "0 starts taken, 25 missed")
+	assert.Contains(t, out.String(), "0 starts taken, 25 missed, 250.0 ms behind at the end")
 
 	// A slot still to come is waited for, and counted from the waking.
 	soon := newPacer(100, time.Now().Add(20*time.Millisecond))
