@@ -204,8 +204,9 @@ func (r *report) writeTargets(w io.Writer) {
 	}
 	if c := r.create; c != nil {
 		// Sustained means the server never fell a second behind the
-		// schedule: one short of the rate by 1/60 (1.7%) is over a second
-		// behind by the end of a minute. How many starts were still
+		// schedule: one about 2% short of the rate is over a second
+		// behind by the end of a minute (its backlog grows by 1/50 of a
+		// second each second; the 32 requests in flight absorb a tenth). How many starts were still
 		// waiting at the very end is a snapshot of one moment's queue
 		// (0, 4 and 13 in three runs on one machine), so it is shown, not
 		// judged. The ops/s include the last requests' drain after the
