@@ -446,7 +446,7 @@ func (w *loadWorker) nextOp() string {
 
 func (w *loadWorker) run(ctx context.Context, end time.Time, p *pacer, errs *errorLog) {
 	for {
-		slot, ok := p.wait(ctx, end)
+		from, ok := p.wait(ctx, end)
 		if !ok {
 			return
 		}
@@ -459,7 +459,7 @@ func (w *loadWorker) run(ctx context.Context, end time.Time, p *pacer, errs *err
 		if err == nil {
 			err = w.do(ctx, op)
 		}
-		d := time.Since(slot) - refresh
+		d := time.Since(from) - refresh
 		if err != nil && ctx.Err() != nil {
 			return // interrupted: not the server's failure
 		}
