@@ -343,8 +343,6 @@ type loadRun struct {
 
 // runLoad runs `casefile load` against base with one operation and parses
 // its report line for that operation.
-var scheduleLine = regexp.MustCompile(`(?m)^schedule: (\d+) starts taken, (\d+) missed, ([0-9.]+) ms behind at the end; taken late by p50 [0-9.]+, p99 [0-9.]+, max ([0-9.]+) ms`)
-
 func runLoad(ctx context.Context, bin, base, op string, workers int, rate float64, d time.Duration) (loadRun, error) {
 	cmd := exec.CommandContext(ctx, bin, "load", "-url", base, "-mix", op+"=1", "-workers", strconv.Itoa(workers),
 		"-rate", strconv.FormatFloat(rate, 'f', -1, 64), "-duration", d.String())
@@ -359,22 +357,20 @@ func runLoad(ctx context.Context, bin, base, op string, workers int, rate float6
 	return loadRun{output: string(out)}, fmt.Errorf("casefile load printed no %s line:\n%s", op, out)
 }
 
+// scheduleLine is the line `casefile load` prints after a paced run.
+var scheduleLine = regexp.MustCompile(`(?m)^schedule: (\d+) starts taken, (\d+) missed, ([0-9.]+) ms behind at the end; taken late by p50 [0-9.]+, p99 [0-9.]+, max ([0-9.]+) ms`)
+
 // parseLoadReport reads op's line of a `casefile load` report
 // (operation, count, ops/s, p50, p95, p99, max (ms), errors) and its
 // schedule line, if the run was paced.
 func parseLoadReport(out []byte, op string) (loadRun, bool) {
 	r := loadRun{output: string(out)}
-	var sched struct {
-		ok                bool
-		started, missed   int
-		behind, latestLag float64
-	}
 	if m := scheduleLine.FindSubmatch(out); m != nil {
-		sched.started, _ = strconv.Atoi(string(m[1]))
-		sched.missed, _ = strconv.Atoi(string(m[2]))
-		sched.behind, _ = strconv.ParseFloat(string(m[3]), 64)
-		sched.latestLag, _ = strconv.ParseFloat(string(m[4]), 64)
-		sched.ok = true
+		r.scheduled = true
+		r.started, _ = strconv.Atoi(string(m[1]))
+		r.missed, _ = strconv.Atoi(string(m[2]))
+		r.behind, _ = strconv.ParseFloat(string(m[3]), 64)
+		r.latestLag, _ = strconv.ParseFloat(string(m[4]), 64)
 	}
 	sc := bufio.NewScanner(bytes.NewReader(out))
 	for sc.Scan() {
@@ -382,8 +378,6 @@ func parseLoadReport(out []byte, op string) (loadRun, bool) {
 		if len(f) != 8 || f[0] != op {
 			continue
 		}
-		r.scheduled, r.started, r.missed = sched.ok, sched.started, sched.missed
-		r.behind, r.latestLag = sched.behind, sched.latestLag
 		var err error
 		for i, dst := range []*float64{&r.perSec, &r.p50, &r.p95, &r.p99, &r.max} {
 			if *dst, err = strconv.ParseFloat(f[2+i], 64); err != nil {
