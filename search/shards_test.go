@@ -2,8 +2,10 @@ package search
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -95,4 +97,53 @@ func TestRebuildKeepsTheNewestOfADocumentReadTwice(t *testing.T) {
 	assert.Zero(t, count("zqoldtitlex"), "the older version is replaced")
 	assert.Zero(t, count("zqdoomedx"), "a deletion read second removes the document")
 	assert.Equal(t, uint64(3), count("-id:none"), "kept, other and more")
+}
+
+// TestLookupsFindDocumentsInEveryShard: the feed's check of the versions
+// it holds asks only the shards that hold the documents it names
+// (Index.lookup), and the highlighting pass loads each hit in its own
+// shard; every document must still be found, whichever shard it is in,
+// and once.
+func TestLookupsFindDocumentsInEveryShard(t *testing.T) {
+	ctx := context.Background()
+	const n, shards = 30, 3
+	var src staticSource
+	perShard := make([]int, shards)
+	for i := range n {
+		id := fmt.Sprintf("inc%02d", i)
+		src = append(src, Change{Type: TypeIncident, ID: id, Seq: int64(i + 1),
+			Doc: Doc{Key: fmt.Sprintf("INC-%d", i), Title: "refund fraud " + id, Status: "open"}})
+		perShard[shardOf(docID(TypeIncident, id), shards)]++
+	}
+	for k, c := range perShard {
+		require.NotZero(t, c, "shard %d holds none of the documents: the test would prove nothing of it", k)
+	}
+	x, _, err := OpenWith(t.TempDir(), slog.New(slog.NewTextHandler(io.Discard, nil)), Options{Shards: shards})
+	require.NoError(t, err)
+	defer x.Close()
+	_, err = x.Rebuild(ctx, src, 10)
+	require.NoError(t, err)
+
+	admin := &auth.User{Username: "ada", Role: auth.RoleAdmin}
+	res, err := NewSearcher(x).Search(ctx, admin, Request{Query: "refund", Size: n, Highlight: true})
+	require.NoError(t, err)
+	require.Len(t, res.Hits, n, "every hit comes back from the highlighting pass")
+	seen := map[string]bool{}
+	for _, h := range res.Hits {
+		assert.False(t, seen[h.ID], "%s twice", h.ID)
+		seen[h.ID] = true
+		assert.Equal(t, "refund fraud "+h.ID, h.Title, "the hit's fields are loaded")
+		assert.Contains(t, strings.Join(h.Highlights["title"], " "), "<mark>refund</mark>", h.ID)
+	}
+
+	ids := []string{docID(TypeIncident, "missing")}
+	for _, c := range src {
+		ids = append(ids, docID(c.Type, c.ID))
+	}
+	seqs, err := x.seqsOf(ids)
+	require.NoError(t, err)
+	assert.Len(t, seqs, n, "the missing document has no seq")
+	for _, c := range src {
+		assert.Equal(t, c.Seq, seqs[docID(c.Type, c.ID)], c.ID)
+	}
 }
