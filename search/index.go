@@ -809,57 +809,17 @@ func (x *Index) search(ctx context.Context, req *bleve.SearchRequest) (*bleve.Se
 	return res, nil
 }
 
-// lookup runs a search about known documents: for each shard that holds
-// some of ids (index ids of top-level documents, which live in the shard
-// shardOf names), the request mk makes of that shard's ids, one shard
-// after the other in the calling goroutine. It returns the hits of all.
-// mk's request must ask for no facets (their counts would not be merged).
-//
-// The alias searches every shard, each on a goroutine of its own. For the
-// feed's check of the versions it holds, one or a few documents while
-// cases are filed, a shard holding none of them is work for nothing:
-// through lookup, BenchmarkIndexing/notify=1 took 1.82–2.48 ms per
-// document against 2.02–2.56 through the alias (five alternating runs,
-// faster in each). The highlighting pass stays on the alias: each hit
-// costs a load and a highlight, and its shards' halves in parallel on an
-// idle server answered sooner (selective queries over HTTP, -reuse runs:
-// 1.44 and 1.48 ms p50 one shard after the other, 1.34 in parallel).
-func (x *Index) lookup(ctx context.Context, ids []string, mk func(ids []string) *bleve.SearchRequest) ([]*blevesearch.DocumentMatch, error) {
-	x.mu.RLock()
-	defer x.mu.RUnlock()
-	n := len(x.set.parts)
-	per := make([][]string, n)
-	for _, id := range ids {
-		k := shardOf(id, n)
-		per[k] = append(per[k], id)
-	}
-	var hits []*blevesearch.DocumentMatch
-	for k, part := range x.set.parts {
-		if len(per[k]) == 0 {
-			continue
-		}
-		res, err := part.SearchInContext(ctx, mk(per[k]))
-		if err != nil {
-			return nil, fmt.Errorf("search: shard %d: %w", k, err)
-		}
-		hits = append(hits, res.Hits...)
-	}
-	return hits, nil
-}
-
 // seqsOf is the seq of the version the index holds of each of ids (index
 // ids, type:id), absent when it holds none.
 func (x *Index) seqsOf(ids []string) (map[string]int64, error) {
-	hits, err := x.lookup(context.Background(), ids, func(ids []string) *bleve.SearchRequest {
-		req := bleve.NewSearchRequestOptions(bleve.NewDocIDQuery(ids), len(ids), 0, false)
-		req.Fields = []string{"seq"}
-		return req
-	})
+	req := bleve.NewSearchRequestOptions(bleve.NewDocIDQuery(ids), len(ids), 0, false)
+	req.Fields = []string{"seq"}
+	res, err := x.search(context.Background(), req)
 	if err != nil {
 		return nil, err
 	}
-	out := make(map[string]int64, len(hits))
-	for _, h := range hits {
+	out := make(map[string]int64, len(res.Hits))
+	for _, h := range res.Hits {
 		seq, _ := h.Fields["seq"].(float64)
 		out[h.ID] = int64(seq)
 	}

@@ -99,11 +99,10 @@ func TestRebuildKeepsTheNewestOfADocumentReadTwice(t *testing.T) {
 	assert.Equal(t, uint64(3), count("-id:none"), "kept, other and more")
 }
 
-// TestLookupsFindDocumentsInEveryShard: the feed's check of the versions
-// it holds asks only the shards that hold the documents it names
-// (Index.lookup), and the highlighting pass loads each hit in its own
-// shard; every document must still be found, whichever shard it is in,
-// and once.
+// TestLookupsFindDocumentsInEveryShard: the highlighting pass loads each
+// hit from its own shard, and the feed's check of the versions the index
+// holds asks about documents of every shard; every document must be
+// found, whichever shard it is in, and once.
 func TestLookupsFindDocumentsInEveryShard(t *testing.T) {
 	ctx := context.Background()
 	const n, shards = 30, 3
@@ -145,5 +144,8 @@ func TestLookupsFindDocumentsInEveryShard(t *testing.T) {
 	assert.Len(t, seqs, n, "the missing document has no seq")
 	for _, c := range src {
 		assert.Equal(t, c.Seq, seqs[docID(c.Type, c.ID)], c.ID)
+		one, err := x.seqsOf([]string{docID(c.Type, c.ID)})
+		require.NoError(t, err)
+		assert.Equal(t, map[string]int64{docID(c.Type, c.ID): c.Seq}, one, c.ID)
 	}
 }
