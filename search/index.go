@@ -680,7 +680,9 @@ const builderBatch = 500
 // documents' worth at 55,000. Measured on the 110,000-document store:
 // merging all at once was fastest but peaked at 1.05 GiB of RSS (the
 // target is 1 GiB); 16 rebuilt in 2m51s (12: 2m52s) at 776 MiB, 10 in
-// 3m02s and 3m17s at 773 MiB, with 283 s of CPU against 303 and 313.
+// 3m02s and 3m17s at 773 MiB, with 283 s of CPU against 303 and 313. (A
+// full bench run with 16 took 3m07s: runs on that machine vary about as
+// much as this saves.)
 const builderMergeMax = 16
 
 // buildShard indexes what arrives on feed into a new index at path. A

@@ -99,11 +99,11 @@ func TestRebuildKeepsTheNewestOfADocumentReadTwice(t *testing.T) {
 	assert.Equal(t, uint64(3), count("-id:none"), "kept, other and more")
 }
 
-// TestLookupsFindDocumentsInEveryShard: the highlighting pass loads each
+// TestDocumentsOfEveryShardAreFound: the highlighting pass loads each
 // hit from its own shard, and the feed's check of the versions the index
 // holds asks about documents of every shard; every document must be
 // found, whichever shard it is in, and once.
-func TestLookupsFindDocumentsInEveryShard(t *testing.T) {
+func TestDocumentsOfEveryShardAreFound(t *testing.T) {
 	ctx := context.Background()
 	const n, shards = 30, 3
 	var src staticSource
