@@ -206,11 +206,12 @@ func (r *report) writeTargets(w io.Writer) {
 		// Sustained means the server never fell a second behind the
 		// schedule: one about 2% short of the rate is over a second
 		// behind by the end of a minute (its backlog grows by 1/50 of a
-		// second each second; the 32 requests in flight absorb a tenth). How many starts were still
-		// waiting at the very end is a snapshot of one moment's queue
-		// (0, 4 and 13 in three runs on one machine), so it is shown, not
-		// judged. The ops/s include the last requests' drain after the
-		// schedule ends, so they sit a little under the rate.
+		// second each second; the 32 requests in flight absorb a
+		// tenth). How many starts were still waiting at the very end is
+		// a snapshot of one moment's queue (0, 4 and 13 in three runs on
+		// one machine), so it is shown, not judged. The ops/s include the
+		// last requests' drain after the schedule ends, so they sit a
+		// little under the rate.
 		sched := "unpaced"
 		if c.scheduled {
 			sched = fmt.Sprintf("%d waiting at the end, at most %s ms behind", c.missed, ms(max(c.behind, c.latestLag)))
