@@ -20,6 +20,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -145,6 +146,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		err2 = runCasefile(ctx, cfg, g, queries, rep, logf)
 		if err2 != nil {
 			return err2
+		}
+	}
+	if slices.Contains(cfg.engines, "bleve") && !cfg.reuse {
+		if err := buildRawBleve(ctx, cfg, g, rep, logf); err != nil {
+			return err
 		}
 	}
 	if slices.Contains(cfg.engines, "fts5") {
@@ -276,6 +282,9 @@ func runCasefile(ctx context.Context, cfg config, g *corpus.Gen, qs []benchcmp.Q
 	if err := timeQueries(ctx, cfg, httpEngine{lead}, httpName, qs, rep); err != nil {
 		return err
 	}
+	if rep.floor, err = timeFloor(ctx, cfg, lead); err != nil {
+		return err
+	}
 	rep.serveRSS, _ = srv.stop()
 	srv = nil
 
@@ -321,6 +330,24 @@ func runCasefile(ctx context.Context, cfg config, g *corpus.Gen, qs []benchcmp.Q
 	srv = nil
 	rep.serveRSS = max(rep.serveRSS, rss)
 	return nil
+}
+
+// timeFloor times an authenticated GET /api/v1/me as the queries are
+// timed (after cfg.pause of idle, one at a time, on the same client): the
+// exchange every request pays, however little the server does for it.
+func timeFloor(ctx context.Context, cfg config, s *apiSession) ([]time.Duration, error) {
+	var out []time.Duration
+	for range cfg.perClass * cfg.reps {
+		if cfg.pause > 0 {
+			time.Sleep(cfg.pause)
+		}
+		start := time.Now()
+		if err := s.call(ctx, http.MethodGet, "/api/v1/me", nil, nil); err != nil {
+			return nil, err
+		}
+		out = append(out, time.Since(start))
+	}
+	return out, nil
 }
 
 // queryRawBleve times the queries on Casefile's index shards in-process;

@@ -21,6 +21,9 @@ type report struct {
 	// matches of each query of the class.
 	lat    map[string]map[string][]time.Duration
 	totals map[string]map[string][]int
+	// floor is the latencies of an authenticated GET /api/v1/me, timed
+	// like the queries: the least any request of the API costs.
+	floor []time.Duration
 
 	indexing   []indexRate
 	storeLoad  time.Duration
@@ -90,8 +93,11 @@ const (
 	// test filed cases into the index.
 	httpAfterWritesName = "Casefile HTTP, after filing cases"
 	rawName             = "raw Bleve"
-	ftsName             = "SQLite FTS5"
-	pgName              = "PostgreSQL"
+	// rawBuildName is Bleve building the corpus from memory with
+	// Casefile's mapping (buildRawBleve).
+	rawBuildName = "raw Bleve (Casefile's mapping, from memory)"
+	ftsName      = "SQLite FTS5"
+	pgName       = "PostgreSQL"
 )
 
 func (r *report) write(w io.Writer) {
@@ -115,6 +121,19 @@ func (r *report) write(w io.Writer) {
 		row(w, cells...)
 	}
 	fmt.Fprintln(w)
+	if len(r.floor) > 0 {
+		timed := fmt.Sprintf("each after %s idle", r.cfg.pause)
+		if r.cfg.pause == 0 {
+			timed = "back to back"
+		}
+		fmt.Fprintf(w, "The least a request costs: an authenticated `GET /api/v1/me` from the same client, %s, took %s / %s ms (p50 / p99, %d timings).",
+			timed, ms(quantile(r.floor, 0.5)), ms(quantile(r.floor, 0.99)), len(r.floor))
+		if raw := r.p(rawName, classSelective, 0.5); raw > 0 {
+			fmt.Fprintf(w, " At 1.3× raw Bleve's selective p50 (%s ms), a selective query over HTTP has %s ms for everything but the search.", ms(raw), ms(0.3*raw))
+		}
+		fmt.Fprintln(w)
+		fmt.Fprintln(w)
+	}
 
 	fmt.Fprintln(w, "### Documents matched (median over the class's queries, % of the corpus)")
 	fmt.Fprintln(w)
@@ -188,9 +207,15 @@ func (r *report) writeTargets(w io.Writer) {
 	}
 	bp99 := r.p(httpName, classBroad, 0.99)
 	row(w, "broad p99 ≤ 150 ms", ms(bp99)+" ms", check(bp99 <= 150))
+	alone := ""
+	for _, ix := range r.indexing {
+		if ix.engine == rawBuildName {
+			alone = fmt.Sprintf(" (Bleve alone, from memory: %.0f/s)", ix.perSec())
+		}
+	}
 	for _, ix := range r.indexing {
 		if strings.HasPrefix(ix.engine, "Casefile") {
-			row(w, "rebuild from the store ≥ 2,000 documents/s", fmt.Sprintf("%.0f/s", ix.perSec()), check(ix.perSec() >= 2000))
+			row(w, "rebuild from the store ≥ 2,000 documents/s", fmt.Sprintf("%.0f/s%s", ix.perSec(), alone), check(ix.perSec() >= 2000))
 		}
 	}
 	row(w, "start-up with an up-to-date index ≤ 3 s", r.startup.Round(time.Millisecond).String(), check(r.startup <= 3*time.Second))

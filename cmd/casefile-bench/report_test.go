@@ -85,9 +85,11 @@ func TestReportTargets(t *testing.T) {
 			httpName: {classBroad: ms(100, 200), classMid: ms(5), classSelective: ms(2), classFilter: ms(3)},
 			rawName:  {classBroad: ms(90, 190), classMid: ms(2), classSelective: ms(1.9), classFilter: ms(2.9)},
 		},
-		totals:   map[string]map[string][]int{},
-		indexing: []indexRate{{engine: "Casefile (rebuild from the store)", docs: 3000, took: time.Second}},
-		startup:  2 * time.Second, rebuildRSS: 500 << 20, serveRSS: 300 << 20,
+		totals: map[string]map[string][]int{},
+		indexing: []indexRate{{engine: "Casefile (rebuild from the store)", docs: 3000, took: time.Second},
+			{engine: rawBuildName, docs: 1000, took: time.Second / 5}},
+		floor:   ms(0.25, 0.5, 0.3),
+		startup: 2 * time.Second, rebuildRSS: 500 << 20, serveRSS: 300 << 20,
 	}
 	var b bytes.Buffer
 	r.write(&b)
@@ -96,7 +98,10 @@ func TestReportTargets(t *testing.T) {
 		"| HTTP p50 ≤ 1.3× raw Bleve, mid | 2.50× | **no** |",
 		"| HTTP p50 ≤ 1.3× raw Bleve, selective | 1.05× | yes |",
 		"| broad p99 ≤ 150 ms | 200 ms | **no** |",
-		"| rebuild from the store ≥ 2,000 documents/s | 3000/s | yes |",
+		"| rebuild from the store ≥ 2,000 documents/s | 3000/s (Bleve alone, from memory: 5000/s) | yes |",
+		"| raw Bleve (Casefile's mapping, from memory) | 1000 | 200ms | 5000 |",
+		"`GET /api/v1/me` from the same client, back to back, took 0.30 / 0.50 ms (p50 / p99, 3 timings).",
+		"At 1.3× raw Bleve's selective p50 (1.90 ms), a selective query over HTTP has 0.57 ms for everything but the search.",
 		"| start-up with an up-to-date index ≤ 3 s | 2s | yes |",
 		"| peak RSS ≤ 1 GiB | 500 MiB rebuilding, 300 MiB serving | yes |",
 	} {
