@@ -62,8 +62,41 @@ const (
 
 // MongoStore is the MongoDB implementation of Store.
 type MongoStore struct {
-	db  *store.DB
-	tax taxonomyCache
+	db   *store.DB
+	tax  taxonomyCache
+	keys keyCache
+}
+
+// keyCache remembers which case a key names. Every read or edit of a case
+// by its key (what people type and what the UI's links carry) resolved it
+// with a store lookup before reading the case: one of a read's three store
+// commands. A key is written once, with its case, and never changed or
+// removed, so a remembered answer stays true for every instance on one
+// MongoDB; a restore needs an empty data directory and a restart, which
+// empties the cache. A key not found is not remembered: it may be created
+// later, here or by another instance.
+type keyCache struct {
+	mu sync.Mutex
+	m  map[string]string // key → case id
+}
+
+// maxCachedKeys bounds the cache (about 10 MB); it is emptied when full.
+const maxCachedKeys = 100_000
+
+func (k *keyCache) get(key string) (string, bool) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	id, ok := k.m[key]
+	return id, ok
+}
+
+func (k *keyCache) put(key, id string) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.m == nil || len(k.m) >= maxCachedKeys {
+		k.m = make(map[string]string)
+	}
+	k.m[key] = id
 }
 
 // taxonomyCache keeps the stored taxonomy document: every case write
@@ -126,7 +159,11 @@ func (s *MongoStore) InsertCase(ctx context.Context, c *Case) error {
 	if err := s.db.Insert(ctx, casesColl, c); err != nil {
 		return err
 	}
-	return s.db.Insert(ctx, caseKeysColl, keyDoc{Key: c.Key, CaseID: c.ID})
+	if err := s.db.Insert(ctx, caseKeysColl, keyDoc{Key: c.Key, CaseID: c.ID}); err != nil {
+		return err
+	}
+	s.keys.put(c.Key, c.ID)
+	return nil
 }
 
 func (s *MongoStore) Case(ctx context.Context, id string) (Case, error) {
@@ -136,10 +173,14 @@ func (s *MongoStore) Case(ctx context.Context, id string) (Case, error) {
 }
 
 func (s *MongoStore) CaseIDByKey(ctx context.Context, key string) (string, error) {
+	if id, ok := s.keys.get(key); ok {
+		return id, nil
+	}
 	var k keyDoc
 	if err := s.db.FindByID(ctx, caseKeysColl, key, &k); err != nil {
 		return "", err
 	}
+	s.keys.put(key, k.CaseID)
 	return k.CaseID, nil
 }
 
