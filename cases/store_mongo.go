@@ -72,9 +72,12 @@ type MongoStore struct {
 // with a store lookup before reading the case: one of a read's three store
 // commands. A key is written once, with its case, and never changed or
 // removed, so a remembered answer stays true for every instance on one
-// MongoDB; a restore needs an empty data directory and a restart, which
-// empties the cache. A key not found is not remembered: it may be created
-// later, here or by another instance.
+// MongoDB. Only replacing the database under a running instance could
+// make one stale, and neither way of restoring does that: the embedded
+// store restores into an empty data directory before a start, and after a
+// `mongorestore` each instance is stopped to rebuild its index (README,
+// "Backups"), which empties its cache. A key not found is not remembered:
+// it may be created later, here or by another instance.
 type keyCache struct {
 	mu sync.Mutex
 	m  map[string]string // key → case id
